@@ -1,0 +1,105 @@
+"""Any sketch -> the model's input: a (T, 7) float32 array of per-point features.
+
+Steps (the model card records the parameters, the service rebuilds this config from it):
+1. Normalise: translate the bounding box's top-left corner to (0, 0) and divide by the longest side,
+   so coordinates lie in [0, 1] with the aspect ratio kept. A zero-extent sketch (one point, or all
+   points equal) is divided by 1 instead, so it maps to the origin: finite, never NaN.
+2. Fit the length: a sketch of more than `max_points` points is simplified again with
+   Ramer-Douglas-Peucker at growing tolerances (in normalised units, starting at `rdp_start`, x1.5 a
+   step) until it fits; if even two points a stroke do not fit, the first `max_points` points are kept.
+3. Features per point: 2(x-0.5), 2(y-0.5), offset_scale*dx, offset_scale*dy (offset from the previous
+   point, 0 for the first), then the stroke-5 pen one-hot: pen-down (the pen stays down to the next
+   point), pen-up (last point of a stroke), end-of-sketch (the very last point).
+
+Translating or uniformly scaling the input therefore gives the same features, stroke order is kept, and
+batches are padded with zeros after each sketch's last point.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from sketchprep.rdp import rdp
+from sketchprep.strokes import Sketch, point_count
+
+FEATURE_DIM = 7
+FEATURE_NAMES = ("x", "y", "dx", "dy", "pen_down", "pen_up", "end")
+
+
+@dataclass(frozen=True)
+class PreprocessConfig:
+    max_points: int = 128
+    offset_scale: float = 10.0
+    rdp_start: float = 0.002
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "feature_dim": FEATURE_DIM, "feature_names": list(FEATURE_NAMES)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> PreprocessConfig:
+        return cls(max_points=int(d["max_points"]), offset_scale=float(d["offset_scale"]),
+                   rdp_start=float(d["rdp_start"]))
+
+
+def normalise(strokes: Sketch) -> Sketch:
+    """Top-left to the origin, longest side to 1 (aspect ratio kept); zero extent stays at the origin."""
+    xy = np.concatenate(strokes, axis=0)  # (N, 2)
+    lo = xy.min(axis=0)
+    extent = float((xy.max(axis=0) - lo).max())
+    scale = extent if extent > 0.0 else 1.0
+    return [(s - lo) / scale for s in strokes]
+
+
+def fit_length(strokes: Sketch, max_points: int, rdp_start: float) -> Sketch:
+    """Re-simplify a normalised sketch with RDP at growing tolerance until it has <= max_points points."""
+    if point_count(strokes) <= max_points:
+        return strokes
+    eps = rdp_start
+    while eps < 1.0:
+        simplified = [rdp(s, eps) for s in strokes]
+        if point_count(simplified) <= max_points:
+            return simplified
+        eps *= 1.5
+    # More strokes than max_points / 2: keep the first max_points points, in drawing order.
+    kept: Sketch = []
+    budget = max_points
+    for s in simplified:
+        if budget <= 0:
+            break
+        kept.append(s[:budget])
+        budget -= len(kept[-1])
+    return kept
+
+
+def sketch_to_points(strokes: Sketch, cfg: PreprocessConfig = PreprocessConfig()) -> np.ndarray:
+    """Strokes (any coordinate frame, at least one point) -> (T, 7) float32 features, T <= max_points."""
+    strokes = [s for s in strokes if len(s) > 0]
+    if not strokes:
+        raise ValueError("a sketch needs at least one point")
+    strokes = fit_length(normalise(strokes), cfg.max_points, cfg.rdp_start)
+    xy = np.concatenate(strokes, axis=0)  # (T, 2)
+    t = len(xy)
+    feats = np.zeros((t, FEATURE_DIM), dtype=np.float64)
+    feats[:, 0:2] = 2.0 * (xy - 0.5)
+    feats[1:, 2:4] = cfg.offset_scale * np.diff(xy, axis=0)
+    stroke_ends = np.cumsum([len(s) for s in strokes]) - 1
+    feats[:, 4] = 1.0
+    feats[stroke_ends, 4] = 0.0
+    feats[stroke_ends, 5] = 1.0
+    feats[t - 1, 4:7] = (0.0, 0.0, 1.0)
+    return feats.astype(np.float32)
+
+
+def collate(points: Sequence[np.ndarray], length: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """List of (T_i, 7) -> zero-padded (B, T, 7) float32 and lengths (B,) int64; T = max T_i or `length`."""
+    lengths = np.array([len(p) for p in points], dtype=np.int64)
+    t = int(lengths.max()) if length is None else length
+    if t < lengths.max():
+        raise ValueError(f"pad length {t} is shorter than the longest sketch ({lengths.max()})")
+    batch = np.zeros((len(points), t, FEATURE_DIM), dtype=np.float32)
+    for i, p in enumerate(points):
+        batch[i, : len(p)] = p
+    return batch, lengths

@@ -1,0 +1,68 @@
+"""The in-memory sketch: a list of strokes, each an (N, 2) float64 array of absolute x, y.
+
+Conversions from the wire formats people have (Quick, Draw! `drawing` lists, Sketch-RNN stroke-3)
+and back. Validation of untrusted input lives in the service; these functions assume well-formed
+arrays and never divide by anything that can be zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+Sketch = list[np.ndarray]  # strokes, each (N_i, 2) absolute coordinates
+
+
+def strokes_from_drawing(drawing: Sequence[Sequence[Sequence[float]]]) -> Sketch:
+    """Quick, Draw! `drawing` ([[xs, ys(, ts)], ...]) to strokes; a time row is ignored."""
+    strokes: Sketch = []
+    for stroke in drawing:
+        xs = np.asarray(stroke[0], dtype=np.float64)
+        ys = np.asarray(stroke[1], dtype=np.float64)
+        strokes.append(np.stack([xs, ys], axis=1))  # (N, 2)
+    return strokes
+
+
+def strokes_to_drawing(strokes: Sketch, decimals: int | None = None) -> list[list[list[float]]]:
+    """Strokes back to the Quick, Draw! `drawing` JSON shape."""
+    out = []
+    for s in strokes:
+        arr = np.round(s, decimals) if decimals is not None else s
+        out.append([arr[:, 0].tolist(), arr[:, 1].tolist()])
+    return out
+
+
+def stroke3_to_strokes(stroke3: np.ndarray) -> Sketch:
+    """Sketch-RNN stroke-3 rows (dx, dy, pen_lifted_after_this_point) to absolute strokes.
+
+    The first row's offset is taken from the origin. A trailing stroke without a final pen-up is kept.
+    """
+    arr = np.asarray(stroke3, dtype=np.float64).reshape(-1, 3)  # (N, 3)
+    if len(arr) == 0:
+        return []
+    xy = np.cumsum(arr[:, :2], axis=0)  # (N, 2) absolute
+    ends = np.flatnonzero(arr[:, 2] > 0.5) + 1
+    pieces = np.split(xy, ends)
+    return [p for p in pieces if len(p) > 0]
+
+
+def strokes_to_stroke3(strokes: Sketch) -> np.ndarray:
+    """Absolute strokes to stroke-3 (N, 3): offsets from the previous point, pen lifted at stroke ends."""
+    if not strokes:
+        return np.zeros((0, 3), dtype=np.float64)
+    xy = np.concatenate(strokes, axis=0)  # (N, 2)
+    pen = np.zeros(len(xy))
+    pen[np.cumsum([len(s) for s in strokes]) - 1] = 1.0
+    offsets = np.diff(xy, axis=0, prepend=np.zeros((1, 2)))
+    return np.concatenate([offsets, pen[:, None]], axis=1)
+
+
+def point_count(strokes: Sketch) -> int:
+    return int(sum(len(s) for s in strokes))
+
+
+def bounding_box(strokes: Sketch) -> tuple[np.ndarray, np.ndarray]:
+    """(min_xy, max_xy) over all points; a sketch must have at least one point."""
+    xy = np.concatenate(strokes, axis=0)
+    return xy.min(axis=0), xy.max(axis=0)

@@ -1,0 +1,70 @@
+"""Export a checkpoint to ONNX (dynamic batch and length) and write its model card beside it.
+
+ONNX graph: inputs points (B, T, 7) float32 and lengths (B,) int64; outputs q (B,) float32 (feature
+magnitude), cos (B, C) float32 (cosine to each class centre) and pred (B,) int64 (arg-max class).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from sketchprep.preprocess import PreprocessConfig, collate
+from training.card import build_model_card
+from training.model.network import ExportWrapper, SketchQualityNet
+
+ONNX_FILE = "model.onnx"
+CARD_FILE = "model_card.json"
+OPSET = 18
+
+
+def load_net(checkpoint: str | Path) -> tuple[SketchQualityNet, dict]:
+    ck = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    net = SketchQualityNet(ck["encoder"]["kind"], ck["encoder"]["config"], len(ck["classes"]))
+    net.load_state_dict(ck["model"])
+    net.eval()
+    return net, ck
+
+
+def export_onnx(net: SketchQualityNet, path: Path, max_points: int) -> None:
+    """Trace with batch 3 and length max_points // 2 (never a size-1 dim) and mark both dims dynamic."""
+    rng = np.random.default_rng(0)
+    pts = [rng.standard_normal((n, 7)).astype(np.float32) for n in (max_points // 2, 5, 17)]
+    x, lens = collate(pts)
+    torch.onnx.export(
+        ExportWrapper(net).eval(), (torch.from_numpy(x), torch.from_numpy(lens)), str(path),
+        input_names=["points", "lengths"], output_names=["q", "cos", "pred"],
+        dynamic_axes={"points": {0: "batch", 1: "length"}, "lengths": {0: "batch"},
+                      "q": {0: "batch"}, "cos": {0: "batch"}, "pred": {0: "batch"}},
+        opset_version=OPSET, dynamo=False,
+    )
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def export_checkpoint(checkpoint: str, data: list[str], out_dir: str, name: str, version: str,
+                      evaluation: str | None = None) -> dict:
+    net, ck = load_net(checkpoint)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    pre = PreprocessConfig.from_dict(ck["preprocess"])
+    onnx_path = out / ONNX_FILE
+    export_onnx(net, onnx_path, pre.max_points)
+    metrics = json.loads(Path(evaluation).read_text())["summary"] if evaluation else {}
+    card = build_model_card(net, ck, data, name, version, metrics)
+    card["onnx"] = {"file": ONNX_FILE, "sha256": sha256_file(onnx_path), "opset": OPSET,
+                    "inputs": {"points": "float32 (batch, length, 7)", "lengths": "int64 (batch,)"},
+                    "outputs": {"q": "float32 (batch,)", "cos": "float32 (batch, classes)",
+                                "pred": "int64 (batch,)"}}
+    (out / CARD_FILE).write_text(json.dumps(card, indent=1) + "\n")
+    return card
