@@ -1,0 +1,100 @@
+import numpy as np
+import pytest
+
+from sketchprep.preprocess import FEATURE_DIM, PreprocessConfig, collate, sketch_to_points
+from sketchprep.rdp import rdp
+from sketchprep.strokes import point_count, stroke3_to_strokes, strokes_to_stroke3
+
+CFG = PreprocessConfig()
+
+
+def test_translation_and_uniform_scale_give_the_same_tensor(real_sketches):
+    rng = np.random.default_rng(0)
+    for rec in real_sketches[::7]:
+        base = sketch_to_points(rec.strokes)
+        scale = rng.uniform(0.01, 500.0)
+        shift = rng.uniform(-1e4, 1e4, 2)
+        moved = sketch_to_points([s * scale + shift for s in rec.strokes])
+        np.testing.assert_allclose(moved, base, atol=2e-5)
+
+
+def test_non_uniform_scale_changes_the_tensor(real_sketches):
+    rec = real_sketches[0]
+    base = sketch_to_points(rec.strokes)
+    squashed = sketch_to_points([s * np.array([1.0, 0.5]) for s in rec.strokes])
+    assert np.abs(squashed - base).max() > 0.05
+
+
+def test_stroke_order_is_kept():
+    a = np.array([[0.0, 0.0], [10.0, 0.0]])
+    b = np.array([[0.0, 10.0], [10.0, 10.0], [10.0, 5.0]])
+    ab = sketch_to_points([a, b])
+    ba = sketch_to_points([b, a])
+    # a's points first: y = 0 -> feature -1; then b's
+    np.testing.assert_allclose(ab[:2, 1], [-1.0, -1.0])
+    np.testing.assert_allclose(ba[:3, 1], [1.0, 1.0, 0.0])
+    # pen states: stroke ends (pen_up) at index 1 for [a, b], end-of-sketch on the last point only
+    assert ab[:, 5].tolist() == [0, 1, 0, 0, 0]
+    assert ab[:, 6].tolist() == [0, 0, 0, 0, 1]
+    assert ab[:, 4].tolist() == [1, 0, 1, 1, 0]
+
+
+@pytest.mark.parametrize("strokes", [
+    [np.array([[5.0, 5.0]])],
+    [np.array([[3.0, 3.0], [3.0, 3.0], [3.0, 3.0]])],
+    [np.array([[1e12, -1e12]]), np.array([[1e12, -1e12]])],
+    [np.array([[0.0, 0.0], [0.0, 50.0]])],  # zero width
+])
+def test_degenerate_sketches_are_finite(strokes):
+    pts = sketch_to_points(strokes)
+    assert pts.shape[1] == FEATURE_DIM
+    assert np.isfinite(pts).all()
+    assert np.abs(pts).max() <= max(2.0, CFG.offset_scale)
+
+
+def test_long_sketch_is_simplified_to_max_points_and_keeps_its_extent():
+    t = np.linspace(0, 20 * np.pi, 5000)
+    spiral = np.stack([t * np.cos(t), t * np.sin(t)], axis=1)
+    pts = sketch_to_points([spiral], PreprocessConfig(max_points=100))
+    assert len(pts) <= 100
+    # the simplified spiral still spans the whole frame: x from -1 to 1 (longest side)
+    assert pts[:, 0].min() < -0.95 and pts[:, 0].max() > 0.95
+
+
+def test_more_strokes_than_budget_keeps_the_first_points_in_order():
+    strokes = [np.array([[i, 0.0], [i, 1.0], [i + 0.5, 2.0]]) for i in range(100)]
+    pts = sketch_to_points(strokes, PreprocessConfig(max_points=64))
+    assert len(pts) == 64
+    assert pts[-1, 6] == 1.0
+    assert np.all(np.diff(pts[:, 0]) >= -1e-6)  # strokes advance left to right, in the given order
+
+
+def test_empty_sketch_is_an_error():
+    with pytest.raises(ValueError):
+        sketch_to_points([])
+
+
+def test_collate_pads_with_zeros_after_each_sketch():
+    a, b = sketch_to_points([np.array([[0.0, 0], [1, 1]])]), sketch_to_points([np.array([[0.0, 0], [1, 2], [3, 1]])])
+    batch, lengths = collate([a, b], length=6)
+    assert batch.shape == (2, 6, FEATURE_DIM) and lengths.tolist() == [2, 3]
+    assert not batch[0, 2:].any() and not batch[1, 3:].any()
+    with pytest.raises(ValueError):
+        collate([a, b], length=2)
+
+
+def test_rdp_drops_collinear_points_and_keeps_a_spike():
+    line = np.stack([np.arange(10.0), np.zeros(10)], axis=1)
+    assert rdp(line, 0.5).tolist() == [[0.0, 0.0], [9.0, 0.0]]
+    spike = line.copy()
+    spike[4, 1] = 5.0
+    assert [4.0, 5.0] in rdp(spike, 0.5).tolist()
+
+
+def test_stroke3_round_trip(real_sketches):
+    for rec in real_sketches[:50]:
+        back = stroke3_to_strokes(strokes_to_stroke3(rec.strokes))
+        assert len(back) == len(rec.strokes)
+        assert point_count(back) == point_count(rec.strokes)
+        for x, y in zip(back, rec.strokes, strict=True):
+            np.testing.assert_allclose(x, y)
