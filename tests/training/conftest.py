@@ -27,6 +27,11 @@ CLASSES = ["circle", "cross", "zigzag"]
 
 
 @pytest.fixture(scope="session")
+def classes() -> list[str]:
+    return list(CLASSES)
+
+
+@pytest.fixture(scope="session")
 def synthetic_folder(tmp_path_factory) -> Path:
     """Quick, Draw! NDJSON files, 120 sketches per class, some flagged unrecognized."""
     folder = tmp_path_factory.mktemp("synthetic")

@@ -1,0 +1,110 @@
+"""A few training steps on tiny synthetic sketches: loss falls, q stays finite, resume, collapse, CLI."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from training.cli import main as cli_main
+from training.monitor import feature_health
+from training.train import TrainConfig, lr_factor, soft_bins_for_epoch, train
+
+
+CLASSES = ["circle", "cross", "zigzag"]  # the synthetic_folder fixture's classes
+
+
+def small_config(folder, out, **kw) -> TrainConfig:
+    base = dict(data=[str(folder)], categories=CLASSES, out_dir=str(out), preset="conv-compact",
+                batch_size=32, lr=3e-3, optimizer="adamw", schedule="cosine", log_every=1, augment=True)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def step_losses(out) -> list[float]:
+    lines = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    return [x["loss"] for x in lines if x["kind"] == "step"]
+
+
+def test_softmax_steps_lower_the_loss(synthetic_folder, tmp_path):
+    summary = train(small_config(synthetic_folder, tmp_path / "sm", head="softmax", epochs=2))
+    losses = step_losses(tmp_path / "sm")
+    assert np.mean(losses[-3:]) < np.mean(losses[:3]) - 0.2
+    assert summary["val_acc"] > 0.6  # three easy classes
+    assert (tmp_path / "sm" / "epoch_000.pt").exists() and (tmp_path / "sm" / "last.pt").exists()
+
+
+def test_gacl_fine_tune_keeps_q_finite_inside_the_range_and_lowers_the_loss(synthetic_folder, tmp_path):
+    train(small_config(synthetic_folder, tmp_path / "sm", head="softmax", epochs=2))
+    cfg = small_config(synthetic_folder, tmp_path / "gacl", head="gacl", epochs=2, lr=1e-3,
+                       init_from=str(tmp_path / "sm" / "last.pt"), q_init_median=60.0, ramp_steps=8,
+                       soft_bins_hold=1, soft_bins_ramp=1)
+    summary = train(cfg)
+    losses = step_losses(tmp_path / "gacl")
+    assert all(np.isfinite(losses))
+    assert np.mean(losses[-3:]) < np.mean(losses[8:11])  # after the ramp has reached full GACL
+    assert 10.0 <= summary["q_median"] <= 110.0
+    assert not summary["collapsed"]
+    epochs = [json.loads(x) for x in (tmp_path / "gacl" / "metrics.jsonl").read_text().splitlines()
+              if '"epoch"' in x and '"kind": "epoch"' in x]
+    assert [e["soft_bins"] for e in epochs] == [5, 20]
+
+
+def test_resume_continues_from_the_last_epoch(synthetic_folder, tmp_path):
+    out = tmp_path / "run"
+    train(small_config(synthetic_folder, out, head="softmax", epochs=1))
+    with pytest.raises(FileExistsError):
+        train(small_config(synthetic_folder, out, head="softmax", epochs=2))
+    summary = train(small_config(synthetic_folder, out, head="softmax", epochs=2, resume=True))
+    assert summary["epoch"] == 1
+    epochs = [json.loads(x)["epoch"] for x in (out / "metrics.jsonl").read_text().splitlines() if '"kind": "epoch"' in x]
+    assert epochs == [0, 1]
+
+
+def test_collapse_detector_flags_a_collapsed_model_and_passes_a_healthy_one():
+    rng = torch.Generator().manual_seed(0)
+    healthy = torch.relu(torch.randn(500, 64, generator=rng)) * torch.rand(500, 1, generator=rng) * 50
+    assert not feature_health(healthy)["collapsed"]
+    # pilot 1's collapse: one saturated direction, q = 22.3 for every sketch
+    direction = torch.nn.functional.normalize(torch.rand(64, generator=rng), dim=0)
+    collapsed = 22.3 * direction.repeat(500, 1) + 1e-4 * torch.randn(500, 64, generator=rng)
+    h = feature_health(collapsed)
+    assert h["collapsed"] and h["mean_pairwise_cos"] > 0.99
+    # same direction but varied q is also caught (collinear features carry no class information)
+    assert feature_health(collapsed * torch.rand(500, 1, generator=rng))["collapsed"]
+
+
+def test_schedules():
+    cfg = TrainConfig(epochs=20, soft_bins_hold=5, soft_bins_ramp=5, head="gacl")
+    bins = [soft_bins_for_epoch(cfg, e) for e in range(12)]
+    assert bins[:5] == [5] * 5 and bins[9] == 20 and bins[10] is None
+    assert all(a <= b for a, b in zip(bins[4:9], bins[5:10], strict=True))
+    assert soft_bins_for_epoch(TrainConfig(head="gacl", soft_binning=False), 0) is None
+    restarts = TrainConfig(schedule="restarts", warmup_steps=0)
+    assert lr_factor(restarts, 0, 100) == pytest.approx(1.0) and lr_factor(restarts, 100, 100) == pytest.approx(1.0)
+    assert lr_factor(restarts, 50, 100) == pytest.approx(0.5)
+
+
+def test_cli_train_evaluate_export_end_to_end(synthetic_folder, tmp_path):
+    run = tmp_path / "cli"
+    assert cli_main(["train", "--data", str(synthetic_folder), "--out", str(run), "--head", "gacl",
+                     "--epochs", "1", "--batch-size", "32", "--q-init-median", "60", "--ramp-steps", "4",
+                     "--max-steps", "6", "--no-soft-binning"]) == 0
+    ev = tmp_path / "eval"
+    assert cli_main(["evaluate", str(run / "last.pt"), "--data", str(synthetic_folder), "--out", str(ev),
+                     "--auroc-categories", "circle", "zigzag", "--corruption-sample", "20"]) == 0
+    result = json.loads((ev / "evaluation.json").read_text())
+    assert 0.0 <= result["summary"]["top1"] <= 1.0 and (ev / "q_vs_theta.png").stat().st_size > 1000
+    model = tmp_path / "model"
+    assert cli_main(["export", str(run / "last.pt"), "--data", str(synthetic_folder), "--out", str(model),
+                     "--name", "t", "--evaluation", str(ev / "evaluation.json")]) == 0
+    card = json.loads((model / "model_card.json").read_text())
+    assert card["classes"] == CLASSES and card["head"] == "gacl"
+    assert card["metrics"]["top1"] == result["summary"]["top1"]
+    table = card["quality_percentiles"]["per_class"]["circle"]
+    assert len(table) == 101 and table == sorted(table)
+
+
+def test_cli_refuses_lambda_below_its_bound(synthetic_folder, tmp_path):
+    with pytest.raises(ValueError, match="lower bound"):
+        cli_main(["train", "--data", str(synthetic_folder), "--out", str(tmp_path / "x"), "--lambda-g", "10"])
