@@ -110,6 +110,11 @@ def set_initial_scale(net: SketchQualityNet, data: SketchSet, target: float, dev
     return float(net.feature_scale)
 
 
+def append_jsonl(path: Path, record: dict) -> None:
+    with open(path, "a") as fh:
+        fh.write(json.dumps(record) + "\n")
+
+
 def save_checkpoint(path: Path, **state) -> None:
     tmp = path.with_suffix(".tmp")
     torch.save(state, tmp)
@@ -156,7 +161,7 @@ def train(cfg: TrainConfig) -> dict:
             print(f"feature scale set to {scale:.3f} (median training q -> {cfg.q_init_median})", flush=True)
     rng = np.random.default_rng(cfg.seed + start_epoch)
     gen = torch.Generator().manual_seed(cfg.seed + start_epoch)
-    log = open(out / "metrics.jsonl", "a")
+    log_path = out / "metrics.jsonl"
     summary: dict = {}
     for epoch in range(start_epoch, cfg.epochs):
         net.train()
@@ -187,8 +192,7 @@ def train(cfg: TrainConfig) -> dict:
             if step % cfg.log_every == 0:
                 rec = {"kind": "step", "epoch": epoch, "step": step, "loss": losses[-1],
                        "lr": sched.get_last_lr()[0], "soft_bins": bins, **stats}
-                log.write(json.dumps(rec) + "\n")
-                log.flush()
+                append_jsonl(log_path, rec)
                 bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}")
             if cfg.max_steps and step >= cfg.max_steps:
                 break
@@ -197,8 +201,7 @@ def train(cfg: TrainConfig) -> dict:
         acc = float((cos_val.argmax(1).numpy() == np.asarray(sets["val"].labels)).mean())
         summary = {"kind": "epoch", "epoch": epoch, "step": step, "train_loss": float(np.mean(losses)),
                    "val_acc": acc, "epoch_seconds": time.time() - t_epoch, "soft_bins": bins, **health}
-        log.write(json.dumps(summary) + "\n")
-        log.flush()
+        append_jsonl(log_path, summary)
         print(json.dumps(summary), flush=True)
         state = dict(model=net.state_dict(), optim=opt.state_dict(), sched=sched.state_dict(), epoch=epoch,
                      step=step, config=asdict(cfg), classes=classes, preprocess=pre.to_dict(),
@@ -210,5 +213,4 @@ def train(cfg: TrainConfig) -> dict:
             raise CollapseError(f"feature collapse at epoch {epoch}: {health}")
         if cfg.max_steps and step >= cfg.max_steps:
             break
-    log.close()
     return summary

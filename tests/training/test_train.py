@@ -10,7 +10,6 @@ from training.cli import main as cli_main
 from training.monitor import feature_health
 from training.train import TrainConfig, lr_factor, soft_bins_for_epoch, train
 
-
 CLASSES = ["circle", "cross", "zigzag"]  # the synthetic_folder fixture's classes
 
 
@@ -57,7 +56,8 @@ def test_resume_continues_from_the_last_epoch(synthetic_folder, tmp_path):
         train(small_config(synthetic_folder, out, head="softmax", epochs=2))
     summary = train(small_config(synthetic_folder, out, head="softmax", epochs=2, resume=True))
     assert summary["epoch"] == 1
-    epochs = [json.loads(x)["epoch"] for x in (out / "metrics.jsonl").read_text().splitlines() if '"kind": "epoch"' in x]
+    lines = (out / "metrics.jsonl").read_text().splitlines()
+    epochs = [json.loads(x)["epoch"] for x in lines if '"kind": "epoch"' in x]
     assert epochs == [0, 1]
 
 
