@@ -1,0 +1,43 @@
+# Two commands for a new user:  `make serve`  and  `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+PY      = $(VENV)/bin/python
+DATA   ?= ../shared/data/quickdraw
+
+.PHONY: serve test lint bench train-shipped report openapi
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+## Install the serving stack and start the service on the committed model (in-process cache, CPU or GPU)
+serve: $(PY)
+	$(PY) -m pip install -q -e '.[serve]'
+	$(PY) -m service
+
+## Install everything the tests need (incl. Debian's redis-server) and run lint + the whole test suite
+test: $(PY)
+	$(PY) -m pip install -q -e '.[serve,train,dev]'
+	@command -v redis-server >/dev/null || { \
+	  echo "installing redis-server (Debian package)"; \
+	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq && \
+	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq redis-server >/dev/null; }
+	$(PY) -m ruff check .
+	$(PY) -m pytest
+
+lint: $(PY)
+	$(PY) -m ruff check .
+
+## Load benchmark of the service (see bench/README.md)
+bench: $(PY)
+	$(PY) -m pip install -q -e '.[serve,dev]'
+	$(PY) bench/run.py --data $(DATA)
+
+## Retrain the shipped models from ../shared/data (about 35 min on 2 cores; resumable)
+train-shipped: $(PY)
+	$(PY) -m pip install -q -e '.[train]'
+	PATH=$(VENV)/bin:$$PATH DATA=$(DATA) ./scripts/train_shipped.sh
+
+## Rebuild docs/results (tables and figures) from the evaluated runs
+report: $(PY)
+	$(PY) -m training.report --runs runs/softmax runs/gacl-cos runs/gacl-cos-nobin --baseline softmax --out docs/results

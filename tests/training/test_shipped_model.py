@@ -1,0 +1,87 @@
+"""The committed models: intact, calibrated, not collapsed, and as accurate as their cards say."""
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+from sketchprep.preprocess import PreprocessConfig, collate, sketch_to_points
+from training.data import load_splits
+
+ROOT = Path(__file__).resolve().parents[2]
+MODELS = ROOT / "models"
+DATA = Path(os.environ.get("SKETCHQ_DATA", ROOT.parent / "shared" / "data" / "quickdraw"))
+SHIPPED = ["gacl-cos", "softmax"]
+
+
+@pytest.fixture(scope="module", params=SHIPPED)
+def shipped(request):
+    folder = MODELS / request.param
+    card = json.loads((folder / "model_card.json").read_text())
+    sess = ort.InferenceSession(str(folder / card["onnx"]["file"]), providers=["CPUExecutionProvider"])
+    return request.param, folder, card, sess
+
+
+@pytest.fixture(scope="module")
+def test_split(shipped):
+    if not DATA.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"shared data missing at {DATA}")
+        pytest.skip("shared data absent")
+    _, _, card, _ = shipped
+    _, sets = load_splits([DATA], card["classes"], PreprocessConfig.from_dict(card["preprocess"]), keep_records=True)
+    return sets["test"]
+
+
+def run(sess, points):
+    x, lens = collate(points)
+    return sess.run(None, {"points": x, "lengths": lens})
+
+
+def test_card_matches_the_onnx_file(shipped):
+    _, folder, card, _ = shipped
+    digest = hashlib.sha256((folder / card["onnx"]["file"]).read_bytes()).hexdigest()
+    assert digest == card["onnx"]["sha256"]
+    assert sum(f.stat().st_size for f in MODELS.rglob("*") if f.is_file()) < 25 * 2**20
+    assert len(card["classes"]) == 22
+    for table in card["quality_percentiles"]["per_class"].values():
+        assert len(table) == 101 and all(np.diff(table) >= 0)
+    thr = card["thresholds"]["attribution"]
+    assert 0 < thr["q_tau"] <= thr["q_max"]
+
+
+def test_accuracy_on_held_out_sketches_matches_the_card(shipped, test_split):
+    _, _, card, sess = shipped
+    idx = np.random.default_rng(0).choice(len(test_split), 600, replace=False)
+    preds = np.concatenate([run(sess, [test_split.points[i] for i in idx[j:j + 200]])[2] for j in (0, 200, 400)])
+    acc = float((preds == np.asarray(test_split.labels)[idx]).mean())
+    assert acc > 0.7
+    assert abs(acc - card["metrics"]["top1"]) < 0.06  # a 600-sketch sample of the same test split
+
+
+def test_q_is_not_collapsed_on_real_sketches(shipped, test_split):
+    name, _, card, sess = shipped
+    if name != "gacl-cos":
+        pytest.skip("collapse matters for the quality model")
+    q, cos, pred = run(sess, test_split.points[:500])
+    assert np.isfinite(q).all() and np.isfinite(cos).all()
+    assert q.std() / q.mean() > 0.1  # pilot 1's collapse had q = 22.3 for every sketch
+    assert len(set(pred.tolist())) >= 15  # and a single predicted class
+    gacl = card["gacl"]
+    assert gacl["l_a"] <= np.median(q) <= gacl["u_a"]
+
+
+def test_scribbles_score_below_real_sketches(shipped, test_split):
+    name, _, _, sess = shipped
+    if name != "gacl-cos":
+        pytest.skip("quality model only")
+    rng = np.random.default_rng(0)
+    scribbles = [sketch_to_points([np.cumsum(rng.normal(0, 10, (30, 2)), axis=0) for _ in range(3)])
+                 for _ in range(200)]
+    q_real = run(sess, test_split.points[:200])[0]
+    q_scribble = run(sess, scribbles)[0]
+    assert np.median(q_scribble) < np.median(q_real)
