@@ -1,0 +1,53 @@
+"""`python -m service`: run the app with uvicorn, settings from the environment.
+
+On SIGTERM the service first fails readiness for shutdown_grace_s (so a load balancer stops sending new
+requests) while still serving, then uvicorn stops accepting connections, finishes in-flight requests and
+runs the lifespan shutdown (the batcher drains its queue). A second signal, or SIGINT, stops at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from types import FrameType
+
+import uvicorn
+
+from service.main import create_app
+from service.settings import Settings
+from service.state import ServiceState
+
+log = logging.getLogger("service")
+
+
+class DrainingServer(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, state: ServiceState, grace_s: float) -> None:
+        super().__init__(config)
+        self._state = state
+        self._grace_s = grace_s
+        self._draining = False
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if sig != signal.SIGTERM or self._draining or self._grace_s <= 0:
+            super().handle_exit(sig, frame)
+            return
+        self._draining = True
+        self._state.draining = True
+        log.info("SIGTERM: failing readiness for %.1f s before stopping", self._grace_s)
+        timer = threading.Timer(self._grace_s, super().handle_exit, (sig, frame))
+        timer.daemon = True
+        timer.start()
+
+
+def main() -> None:
+    settings = Settings()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = create_app(settings)
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level=settings.log_level,
+                            access_log=False, timeout_graceful_shutdown=int(settings.request_timeout_s) + 1)
+    DrainingServer(config, app.state.service, settings.shutdown_grace_s).run()
+
+
+if __name__ == "__main__":
+    main()

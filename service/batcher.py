@@ -1,0 +1,272 @@
+"""Micro-batching: one asyncio dispatcher gathers queued sketches into model calls.
+
+Shape of the thing:
+- `submit(points_list)` puts a request's sketches (each (T_i, 7) float32) into the bounded queue at once,
+  or raises QueueFullError (503) when they do not fit, and awaits all their results. Cancelling the
+  awaiting task (client gone) or the timeout purges its still-queued sketches. A request of many sketches
+  is simply many queue items, so it is split across as many batches as needed. Other endpoints that score
+  many candidate sketches use this same call.
+- Items are kept in one FIFO queue per length bucket. A batch only holds sketches of one bucket and is
+  padded to that bucket's length, so every sketch is always computed at the same padded shape: its result
+  does not depend on what it was batched with (bit-identical with ORT intra_op_threads=1), and shapes are
+  few (warmed up at start, CUDA-graph friendly).
+- Dispatch (Triton-like): while a worker is free, a bucket with >= max_batch items goes at once; else the
+  oldest item's bucket goes when that item has waited max_wait_ms. Under load, items queue up while the
+  workers are busy, so batches fill without any extra wait.
+- `engine_workers` batches run at once, each in a worker thread (ORT releases the GIL).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from service.engine import EngineOutputs
+from service.errors import InferenceError, QueueFullError, QueueTimeoutError, ServiceError, ShuttingDownError
+from service.metrics import Metrics
+from service.model import RawScore
+from sketchprep.preprocess import collate
+
+log = logging.getLogger("service.batcher")
+
+RunFn = Callable[[np.ndarray, np.ndarray], EngineOutputs]  # (B, T, 7) float32, (B,) int64 -> outputs
+
+
+@dataclass(eq=False)
+class _Job:
+    """One submit() call: its future resolves when all of its sketches have results."""
+
+    future: asyncio.Future[list[RawScore]]
+    results: list[RawScore | None]
+    remaining: int
+
+
+@dataclass(eq=False, slots=True)
+class _Item:
+    job: _Job
+    index: int  # position in the job's list
+    points: np.ndarray  # (T, 7) float32
+    enqueued: float  # time.monotonic()
+
+
+@dataclass
+class BatcherConfig:
+    max_batch: int = 64
+    max_wait_s: float = 0.002
+    max_queue: int = 1024
+    buckets: list[int] = field(default_factory=lambda: [32, 64, 96, 128])  # ascending padded lengths
+    workers: int = 2
+    timeout_s: float = 30.0
+    retry_after_s: int = 1
+
+
+class Batcher:
+    def __init__(self, run: RunFn, config: BatcherConfig, metrics: Metrics) -> None:
+        self._run = run
+        self.config = config
+        self._metrics = metrics
+        self._queues: list[deque[_Item]] = [deque() for _ in config.buckets]
+        self._depth = 0
+        self._wakeup = asyncio.Event()
+        self._slots = asyncio.Semaphore(config.workers)
+        self._executor = ThreadPoolExecutor(config.workers, thread_name_prefix="sketchq-engine")
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._dispatcher: asyncio.Task[None] | None = None
+        self._accepting = False
+        self._stopping = False
+
+    # --- lifecycle -------------------------------------------------------------------------------
+    async def start(self) -> None:
+        self._accepting = True
+        self._dispatcher = asyncio.create_task(self._dispatch_loop(), name="sketchq-dispatcher")
+
+    async def stop(self, timeout_s: float = 30.0) -> None:
+        """Refuse new work, finish what is queued (up to timeout_s), then stop the workers."""
+        self._accepting = False
+        self._stopping = True
+        self._wakeup.set()
+        if self._dispatcher is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._dispatcher), timeout_s)
+            except TimeoutError:
+                log.warning("batcher did not drain in %.1f s; cancelling", timeout_s)
+                self._dispatcher.cancel()
+        if self._inflight:
+            await asyncio.wait(self._inflight, timeout=timeout_s)
+        for q in self._queues:  # anything left after a timeout
+            for item in q:
+                if not item.job.future.done():
+                    item.job.future.set_exception(ShuttingDownError("the service stopped", self.config.retry_after_s))
+            q.clear()
+        self._depth = 0
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    @property
+    def alive(self) -> bool:
+        return self._dispatcher is not None and not self._dispatcher.done() and self._accepting
+
+    @property
+    def depth(self) -> int:
+        return self._depth
+
+    def bucket_index(self, length: int) -> int:
+        """Index of the smallest bucket >= length (lengths never exceed the last bucket, max_points)."""
+        i = bisect.bisect_left(self.config.buckets, length)
+        if i == len(self.config.buckets):
+            raise ValueError(f"sketch of {length} points is longer than the largest bucket")
+        return i
+
+    # --- the public call -------------------------------------------------------------------------
+    async def submit(self, points_list: Sequence[np.ndarray]) -> list[RawScore]:
+        """Score sketches ((T_i, 7) float32 each, T_i >= 1) through the shared batches; results in order."""
+        cfg = self.config
+        if not self._accepting:
+            self._metrics.rejected.labels("shutting_down").inc()
+            raise ShuttingDownError("the service is shutting down", cfg.retry_after_s)
+        n = len(points_list)
+        if n == 0:
+            return []
+        if self._depth + n > cfg.max_queue:
+            self._metrics.rejected.labels("queue_full").inc()
+            raise QueueFullError(f"the queue is full ({self._depth} of {cfg.max_queue} sketches waiting, this "
+                                 f"request has {n}); retry later", cfg.retry_after_s)
+        buckets = [self.bucket_index(len(p)) for p in points_list]
+        job = _Job(asyncio.get_running_loop().create_future(), [None] * n, n)
+        now = time.monotonic()
+        for i, (p, b) in enumerate(zip(points_list, buckets, strict=True)):
+            self._queues[b].append(_Item(job, i, p, now))
+        self._set_depth(self._depth + n)
+        self._wakeup.set()
+        try:
+            async with asyncio.timeout(cfg.timeout_s):
+                return await job.future  # type: ignore[return-value]  # every slot is filled by then
+        except TimeoutError:
+            self._purge(job, "timeout")
+            self._metrics.rejected.labels("timeout").inc()
+            raise QueueTimeoutError(f"no result within {cfg.timeout_s} s", cfg.retry_after_s) from None
+        except asyncio.CancelledError:
+            self._purge(job, "client_gone")
+            raise
+
+    # --- internals -------------------------------------------------------------------------------
+    def _set_depth(self, depth: int) -> None:
+        self._depth = depth
+        self._metrics.queue_depth.set(depth)
+
+    def _purge(self, job: _Job, reason: str) -> None:
+        """Remove a cancelled job's sketches that are still queued."""
+        if not job.future.done():
+            job.future.cancel()
+        removed = 0
+        for b, q in enumerate(self._queues):
+            if any(item.job is job for item in q):
+                kept = deque(item for item in q if item.job is not job)
+                removed += len(q) - len(kept)
+                self._queues[b] = kept
+        if removed:
+            self._set_depth(self._depth - removed)
+            self._metrics.dropped.labels(reason).inc(removed)
+
+    def _choose_bucket(self) -> tuple[int | None, float]:
+        """(bucket to dispatch now or None, seconds until the oldest item's deadline)."""
+        oldest_b, oldest_t = None, float("inf")
+        full_b = None
+        for b, q in enumerate(self._queues):
+            if q:
+                if q[0].enqueued < oldest_t:
+                    oldest_b, oldest_t = b, q[0].enqueued
+                if full_b is None and len(q) >= self.config.max_batch:
+                    full_b = b
+        if oldest_b is None:
+            return None, float("inf")
+        delay = oldest_t + self.config.max_wait_s - time.monotonic()
+        if delay <= 0 or self._stopping:
+            return oldest_b, 0.0
+        return full_b, delay
+
+    async def _next_batch(self) -> tuple[int, list[_Item]] | None:
+        """Wait for a batch worth dispatching; None when stopping and the queue is empty."""
+        while True:
+            bucket, delay = self._choose_bucket()
+            if bucket is not None:
+                q = self._queues[bucket]
+                items: list[_Item] = []
+                taken = 0
+                while q and len(items) < self.config.max_batch:
+                    item = q.popleft()
+                    taken += 1
+                    if not item.job.future.done():
+                        items.append(item)
+                self._set_depth(self._depth - taken)
+                if items:
+                    return bucket, items
+                continue
+            if self._stopping and self._depth == 0:
+                return None
+            self._wakeup.clear()
+            try:
+                async with asyncio.timeout(None if delay == float("inf") else delay):
+                    await self._wakeup.wait()
+            except TimeoutError:
+                pass
+
+    async def _dispatch_loop(self) -> None:
+        while True:
+            await self._slots.acquire()
+            try:
+                batch = await self._next_batch()
+            except BaseException:
+                self._slots.release()
+                raise
+            if batch is None:
+                self._slots.release()
+                return
+            task = asyncio.create_task(self._run_batch(*batch))
+            self._inflight.add(task)
+            task.add_done_callback(self._inflight.discard)
+
+    def _compute(self, length: int, points: list[np.ndarray]) -> EngineOutputs:
+        """Worker thread: pad to the bucket length and run the model."""
+        start = time.perf_counter()
+        batch, lengths = collate(points, length)  # (B, T, 7) float32, (B,) int64
+        out = self._run(batch, lengths)
+        self._metrics.compute_seconds.observe(time.perf_counter() - start)
+        self._metrics.padding_ratio.observe(1.0 - float(lengths.sum()) / batch.shape[0] / length)
+        return out
+
+    async def _run_batch(self, bucket: int, items: list[_Item]) -> None:
+        try:
+            start = time.monotonic()
+            for item in items:
+                self._metrics.queue_wait_seconds.observe(start - item.enqueued)
+            self._metrics.batch_size.observe(len(items))
+            loop = asyncio.get_running_loop()
+            try:
+                out = await loop.run_in_executor(self._executor, self._compute, self.config.buckets[bucket],
+                                                 [item.points for item in items])
+            except Exception as e:
+                err = e if isinstance(e, ServiceError) else InferenceError(f"batch failed: {e!r}")
+                for item in items:
+                    if not item.job.future.done():
+                        item.job.future.set_exception(err)
+                return
+            self._metrics.sketches_scored.labels("model").inc(len(items))
+            for k, item in enumerate(items):
+                job = item.job
+                if job.future.done():  # cancelled while computing
+                    continue
+                job.results[item.index] = RawScore(float(out.q[k]), out.cos[k].copy(), int(out.pred[k]))
+                job.remaining -= 1
+                if job.remaining == 0:
+                    job.future.set_result(job.results)  # type: ignore[arg-type]
+        finally:
+            self._slots.release()
+            self._wakeup.set()

@@ -1,0 +1,28 @@
+"""FastAPI dependencies: the app's state and its scorer, looked up per request."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from service.errors import ShuttingDownError
+from service.scoring import Scorer
+from service.state import ServiceState
+
+
+def get_state(request: Request) -> ServiceState:
+    return request.app.state.service
+
+
+StateDep = Annotated[ServiceState, Depends(get_state)]
+
+
+def get_scorer(state: StateDep) -> Scorer:
+    if state.scorer is None:  # while draining it still serves: only readiness fails
+        raise ShuttingDownError("the service is not serving (starting or stopped)",
+                                state.settings.retry_after_s)
+    return state.scorer
+
+
+ScorerDep = Annotated[Scorer, Depends(get_scorer)]

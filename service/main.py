@@ -1,0 +1,47 @@
+"""App factory and lifespan.
+
+    uvicorn service.main:create_app --factory      # or: python -m service (adds graceful SIGTERM draining)
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from service import __version__, handlers, routes
+from service.metrics import Metrics
+from service.middleware import BodyLimitMiddleware, RequestMetricsMiddleware
+from service.openapi import build_openapi
+from service.settings import Settings
+from service.state import ServiceState
+
+DESCRIPTION = (
+    "Sketch quality scoring (GACL): POST /score answers each sketch's quality, its percentile among "
+    "validation sketches of the predicted class, class probabilities and an optional label check. "
+    "Every error is application/problem+json (RFC 9457)."
+)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    state: ServiceState = app.state.service
+    await state.start()
+    try:
+        yield
+    finally:
+        await state.stop()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    metrics = Metrics()
+    app = FastAPI(title="sketchq scoring service", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app.state.service = ServiceState(settings, metrics)
+    handlers.register(app)
+    app.include_router(routes.router)
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestMetricsMiddleware, metrics=metrics)  # outermost: sees 413s too
+    app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
+    return app

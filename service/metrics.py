@@ -1,0 +1,69 @@
+"""Prometheus metrics, on a registry owned by one app (so several apps can live in one process).
+
+Conventions: base units (seconds), `_total` counters, bounded label values (route templates, status
+classes, fixed outcome names; never ids). Queue wait and compute time are separate histograms; sketches
+and batches are counted separately (`sketchq_batch_size` counts batches, `sketchq_sketches_scored_total`
+sketches). Cache hit ratio = rate(hit) / rate(all outcomes) in the query.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+__all__ = ["CONTENT_TYPE_LATEST", "Metrics"]
+
+_LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+_BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
+_RATIO_BUCKETS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = r = CollectorRegistry()
+        self.request_seconds = Histogram(
+            "sketchq_http_request_duration_seconds", "HTTP request latency by route, method and status class",
+            ["endpoint", "method", "status_class"], buckets=_LATENCY_BUCKETS, registry=r)
+        self.sketches_scored = Counter(
+            "sketchq_sketches_scored_total", "Sketches answered, by where the answer came from",
+            ["source"], registry=r)
+        self.batch_size = Histogram(
+            "sketchq_batch_size", "Sketches per model call", buckets=_BATCH_BUCKETS, registry=r)
+        self.queue_wait_seconds = Histogram(
+            "sketchq_queue_wait_seconds", "Time a sketch waited in the batch queue", buckets=_LATENCY_BUCKETS,
+            registry=r)
+        self.compute_seconds = Histogram(
+            "sketchq_compute_seconds", "Model compute time per batch (collate + ONNX Runtime)",
+            buckets=_LATENCY_BUCKETS, registry=r)
+        self.padding_ratio = Histogram(
+            "sketchq_batch_padding_ratio", "Fraction of a batch's time steps that are padding",
+            buckets=_RATIO_BUCKETS, registry=r)
+        self.queue_depth = Gauge("sketchq_queue_depth", "Sketches waiting in the batch queue", registry=r)
+        self.rejected = Counter(
+            "sketchq_rejected_requests_total", "Requests refused with 503, by reason", ["reason"], registry=r)
+        self.dropped = Counter(
+            "sketchq_dropped_sketches_total", "Queued sketches dropped before compute, by reason", ["reason"],
+            registry=r)
+        self.cache_requests = Counter(
+            "sketchq_cache_requests_total", "Cache lookups per sketch, by outcome (hit, miss, error)", ["outcome"],
+            registry=r)
+        self.cache_outages = Counter(
+            "sketchq_cache_outages_total", "Times the cache backend went from working to failing", registry=r)
+        self.model_info = Gauge(
+            "sketchq_model_info", "The loaded model and the execution providers in use (value 1)",
+            ["name", "version", "sha256", "providers", "device"], registry=r)
+        self.ready = Gauge("sketchq_ready", "1 when /readyz answers 200", registry=r)
+        for outcome in ("hit", "miss", "error"):
+            self.cache_requests.labels(outcome)
+        for source in ("model", "cache"):
+            self.sketches_scored.labels(source)
+        for reason in ("queue_full", "timeout", "shutting_down"):
+            self.rejected.labels(reason)
+        for reason in ("client_gone", "timeout"):
+            self.dropped.labels(reason)
+
+    def observe_request(self, endpoint: str, method: str, status: int, seconds: float) -> None:
+        self.request_seconds.labels(endpoint, method, f"{status // 100}xx").observe(seconds)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

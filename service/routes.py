@@ -1,0 +1,89 @@
+"""HTTP routes: POST /score, GET /v1/model, /healthz, /readyz, /metrics."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import Any, TypeVar
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from service.deps import ScorerDep, StateDep
+from service.errors import ClientDisconnectedError, problem
+from service.handlers import ProblemResponse
+from service.metrics import CONTENT_TYPE_LATEST
+from service.schemas import Health, ModelInfo, ModelRef, Readiness, ScoreRequest, ScoreResponse
+
+router = APIRouter()
+T = TypeVar("T")
+
+
+def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for error answers (their schema is added by service.openapi)."""
+    text = {400: "Malformed JSON body", 413: "Body larger than max_body_bytes", 422: "Invalid sketch or request",
+            500: "Model error", 503: "Overloaded (queue full or timed out) or not ready; see Retry-After"}
+    return {c: {"description": text[c], "content": {"application/problem+json": {}}} for c in codes}
+
+
+async def unless_disconnected(request: Request, work: Awaitable[T]) -> T:
+    """Await `work`, cancelling it (its queued sketches are dropped) if the client disconnects first."""
+    task = asyncio.ensure_future(work)
+    # The body has been read, so the next ASGI message is http.disconnect (or the end of the response).
+    watcher = asyncio.ensure_future(request.receive())
+    try:
+        done, _ = await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        if task in done:
+            return task.result()
+        if watcher.result().get("type") == "http.disconnect":
+            task.cancel()
+            raise ClientDisconnectedError("the client closed the connection before the answer was ready")
+        return await task
+    finally:
+        watcher.cancel()
+        if not task.done():
+            task.cancel()
+
+
+@router.post("/score", response_model=ScoreResponse, tags=["scoring"],
+             responses=problem_responses(400, 413, 422, 500, 503))
+async def score(body: ScoreRequest, request: Request, scorer: ScorerDep) -> ScoreResponse:
+    """Score 1 to max_sketches sketches: quality, its percentile, class probabilities, and a label check."""
+    return await unless_disconnected(request, scorer.score(body))
+
+
+@router.get("/v1/model", response_model=ModelInfo, tags=["model"], responses=problem_responses(503))
+async def model_info(scorer: ScorerDep, state: StateDep) -> ModelInfo:
+    """The loaded model: classes, version, thresholds and the execution providers in use."""
+    assert state.engine is not None
+    return ModelInfo(**scorer.card.public(), providers=state.engine.providers,
+                     max_sketches=state.settings.max_sketches, max_batch=state.settings.max_batch)
+
+
+@router.get("/healthz", response_model=Health, tags=["probes"])
+async def healthz() -> Health:
+    """Liveness: the process answers (no dependencies checked)."""
+    return Health(status="ok")
+
+
+@router.get("/readyz", response_model=Readiness, tags=["probes"], responses=problem_responses(503))
+async def readyz(state: StateDep) -> Response | Readiness:
+    """Readiness: model loaded and warmed, batcher running, queue below its limit, not draining."""
+    reasons = state.not_ready_reasons()
+    providers = state.engine.providers if state.engine else []
+    if reasons:
+        state.metrics.ready.set(0)
+        body = problem(503, "Not ready", "; ".join(reasons), "urn:sketchq:problem:not-ready", providers=providers)
+        return ProblemResponse(body, status_code=503, headers={"Retry-After": str(state.settings.retry_after_s)})
+    assert state.card is not None and state.engine is not None and state.batcher and state.cache
+    state.metrics.ready.set(1)
+    return Readiness(status="ready", providers=providers, device=state.engine.device, queue_depth=state.batcher.depth,
+                     max_queue=state.settings.max_queue, cache=state.cache.backend,
+                     model=ModelRef(name=state.card.name, version=state.card.version, sha256=state.card.sha256))
+
+
+@router.get("/metrics", tags=["probes"], response_class=Response,
+            responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format"}})
+async def metrics(state: StateDep) -> Response:
+    """Prometheus metrics."""
+    return Response(state.metrics.render(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,79 @@
+"""The score operation: request -> preprocessed points -> cache -> batched model -> API results.
+
+Labels are checked before any work (an unknown label is a 422 listing the known classes). Cache misses of
+a request go to the batcher together, in one `submit`, and are written back to the cache afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from service.batcher import Batcher
+from service.cache import Cache, cache_key
+from service.errors import UnknownLabelError
+from service.metrics import Metrics
+from service.model import ModelCard, RawScore
+from service.schemas import ClassProbability, LabelCheck, ModelRef, ScoreRequest, ScoreResponse, ScoreResult
+from service.sketches import Limits, check_request, to_points
+
+OP = "score"
+
+
+class Scorer:
+    def __init__(self, card: ModelCard, batcher: Batcher, cache: Cache, limits: Limits, metrics: Metrics) -> None:
+        self.card = card
+        self.batcher = batcher
+        self.cache = cache
+        self.limits = limits
+        self.metrics = metrics
+        self.model_ref = ModelRef(name=card.name, version=card.version, sha256=card.sha256)
+        self._class_index = card.class_index
+
+    def label_indices(self, req: ScoreRequest) -> list[int | None]:
+        out: list[int | None] = []
+        for i, sketch in enumerate(req.sketches):
+            if sketch.label is None:
+                out.append(None)
+            elif sketch.label in self._class_index:
+                out.append(self._class_index[sketch.label])
+            else:
+                raise UnknownLabelError(sketch.label, ["body", "sketches", i, "label"], self.card.classes)
+        return out
+
+    async def raw_scores(self, points: Sequence[np.ndarray]) -> tuple[list[RawScore], list[bool]]:
+        """Raw outputs for preprocessed sketches ((T_i, 7) each) and whether each came from the cache."""
+        keys = [cache_key(self.card.sha256, OP, {}, p) for p in points]
+        found = await self.cache.get_many(keys)
+        missing = [i for i, r in enumerate(found) if r is None]
+        if missing:
+            computed = await self.batcher.submit([points[i] for i in missing])
+            for i, raw in zip(missing, computed, strict=True):
+                found[i] = raw
+            await self.cache.set_many([(keys[i], raw) for i, raw in zip(missing, computed, strict=True)])
+        n_cached = len(points) - len(missing)
+        if n_cached:
+            self.metrics.sketches_scored.labels("cache").inc(n_cached)
+        missing_set = set(missing)
+        return [r for r in found if r is not None], [i not in missing_set for i in range(len(points))]
+
+    async def score(self, req: ScoreRequest) -> ScoreResponse:
+        check_request(req, self.limits)
+        labels = self.label_indices(req)
+        cfg = self.card.preprocess
+        points = [to_points(s, i, self.limits, cfg) for i, s in enumerate(req.sketches)]  # (T_i, 7) each
+        raws, cached = await self.raw_scores(points)
+        classes = self.card.classes
+        results = []
+        for sketch, raw, label, was_cached in zip(req.sketches, raws, labels, cached, strict=True):
+            r = self.card.interpret(raw, req.top_k, label)
+            check = None
+            if label is not None:
+                assert sketch.label is not None and r.label_theta is not None and r.label_suspect is not None
+                check = LabelCheck(label=sketch.label, theta=r.label_theta, suspect=r.label_suspect)
+            results.append(ScoreResult(
+                quality=r.quality, quality_percentile=r.quality_percentile, class_=classes[r.class_index],
+                confidence=r.confidence, theta=r.theta, label_check=check, cached=was_cached,
+                top_k=[ClassProbability(class_=classes[c], probability=p) for c, p in r.top_k]))
+        return ScoreResponse(model=self.model_ref, results=results)

@@ -1,0 +1,100 @@
+"""One typed settings object for the whole service, read from environment variables.
+
+Every variable is `SKETCHQ_<FIELD>` (upper case), e.g. `SKETCHQ_MAX_BATCH=32`; the Redis URL is also read
+from the conventional `REDIS_URL`. Every limit the service enforces is a named field here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SKETCHQ_", extra="ignore", frozen=True)
+
+    # --- model and engine ---
+    model_dir: Path = Field(Path("models/gacl-cos"), description="folder with model.onnx and model_card.json")
+    verify_model_sha256: bool = Field(True, description="refuse to start when model.onnx does not match the card")
+    device: Literal["auto", "cpu", "cuda"] = Field(
+        "auto", description="auto: CUDA execution provider when available, else CPU; cuda: fail unless CUDA is active")
+    cuda_device_id: int = Field(0, ge=0, description="GPU index for the CUDA execution provider")
+    io_binding: Literal["auto", "on", "off"] = Field(
+        "auto", description="ORT IO binding (auto: on for CUDA, off for CPU)")
+    intra_op_threads: int = Field(
+        1, ge=0, description="ORT threads inside one batch (0 = ORT default). 1 keeps results bit-identical "
+                             "whatever the batch size; parallelism comes from engine_workers")
+    engine_workers: int = Field(2, ge=1, le=64, description="batches computed concurrently (worker threads)")
+
+    # --- micro-batching ---
+    max_batch: int = Field(64, ge=1, le=4096, description="most sketches in one model call")
+    max_wait_ms: float = Field(
+        2.0, ge=0.0, le=10_000.0,
+        description="how long the oldest queued sketch may wait for a fuller batch while a worker is free")
+    max_queue: int = Field(1024, ge=1, description="most sketches waiting; beyond it requests get 503")
+    length_buckets: Annotated[list[int], NoDecode] = Field(
+        default_factory=list,
+        description="padded lengths a batch may have, e.g. '32,64,96,128' (empty: multiples of 32 up to the "
+                    "card's max_points); a batch only holds sketches of one bucket")
+    request_timeout_s: float = Field(30.0, gt=0.0, description="most time a request may wait for the model (503)")
+    retry_after_s: int = Field(1, ge=0, description="Retry-After seconds sent with 503 answers")
+
+    # --- request limits ---
+    max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024, description="request body limit, counted while reading (413)")
+    max_sketches: int = Field(256, ge=1, description="sketches per request")
+    max_strokes: int = Field(512, ge=1, description="strokes per sketch")
+    max_input_points: int = Field(20_000, ge=1, description="points per sketch as sent (before simplification)")
+    max_abs_coordinate: float = Field(1e9, gt=0.0, description="largest |x|, |y|, |dx| or |dy| accepted")
+
+    # --- cache ---
+    cache: Literal["auto", "memory", "redis", "off"] = Field(
+        "auto", description="auto: Redis when a Redis URL is set, else an in-process LRU")
+    redis_url: str | None = Field(
+        None, validation_alias=AliasChoices("SKETCHQ_REDIS_URL", "REDIS_URL"),
+        description="redis://host:port/db (also read from REDIS_URL)")
+    cache_ttl_s: int = Field(7 * 24 * 3600, ge=1, description="time to live of every cache entry")
+    cache_max_entries: int = Field(100_000, ge=1, description="size of the in-process LRU cache")
+    cache_timeout_ms: float = Field(50.0, gt=0.0, description="Redis connect and socket timeout")
+    cache_retry_s: float = Field(1.0, ge=0.0, description="after a Redis error, skip Redis for this long")
+
+    # --- server ---
+    host: str = Field("127.0.0.1", description="address `python -m service` binds")
+    port: int = Field(8000, ge=0, le=65535, description="port `python -m service` binds")
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+    shutdown_grace_s: float = Field(
+        5.0, ge=0.0, description="on SIGTERM, answer /readyz 503 for this long before draining and stopping")
+
+    @field_validator("length_buckets", mode="before")
+    @classmethod
+    def _split_buckets(cls, v: object) -> object:
+        if isinstance(v, str):
+            return [int(x) for x in v.replace(" ", "").split(",") if x]
+        return v
+
+    @field_validator("length_buckets")
+    @classmethod
+    def _sorted_buckets(cls, v: list[int]) -> list[int]:
+        if any(b < 1 for b in v):
+            raise ValueError("length buckets must be positive")
+        return sorted(set(v))
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        if self.cache == "redis" and not self.redis_url:
+            raise ValueError("cache=redis needs SKETCHQ_REDIS_URL or REDIS_URL")
+        return self
+
+    @property
+    def cache_backend(self) -> Literal["memory", "redis", "off"]:
+        if self.cache == "auto":
+            return "redis" if self.redis_url else "memory"
+        return self.cache
+
+    def buckets_for(self, max_points: int) -> list[int]:
+        """The padded lengths actually used: the configured ones up to max_points, and max_points itself."""
+        chosen = [b for b in self.length_buckets if b < max_points] if self.length_buckets else list(
+            range(32, max_points, 32))
+        return [*chosen, max_points]

@@ -1,0 +1,78 @@
+"""Validated request sketches -> the model's input, enforcing the configured limits.
+
+Conversions and preprocessing are sketchprep's (the single implementation shared with training); this
+module only checks the limits that depend on settings and reports violations with their location.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from service.errors import LimitExceededError
+from service.schemas import ScoreRequest, SketchIn
+from service.settings import Settings
+from sketchprep.preprocess import PreprocessConfig, sketch_to_points
+from sketchprep.strokes import Sketch, stroke3_to_strokes, strokes_from_drawing
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_sketches: int
+    max_strokes: int
+    max_input_points: int
+    max_abs_coordinate: float
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> Limits:
+        return cls(s.max_sketches, s.max_strokes, s.max_input_points, s.max_abs_coordinate)
+
+
+def check_request(req: ScoreRequest, limits: Limits) -> None:
+    n = len(req.sketches)
+    if n > limits.max_sketches:
+        raise LimitExceededError.at(["body", "sketches"], f"{n} sketches; at most {limits.max_sketches} are "
+                                                           "accepted per request", "too_many_sketches")
+
+
+def to_strokes(sketch: SketchIn, index: int, limits: Limits) -> Sketch:
+    """A validated sketch -> strokes, each (N_i, 2) float64 absolute coordinates."""
+    loc: list[str | int] = ["body", "sketches", index]
+    if sketch.strokes is not None:
+        drawing = sketch.strokes
+        if len(drawing) > limits.max_strokes:
+            raise LimitExceededError.at([*loc, "strokes"], f"{len(drawing)} strokes; at most {limits.max_strokes} "
+                                                           "are accepted", "too_many_strokes")
+        n_points = sum(len(stroke[0]) for stroke in drawing)
+        _check_points(n_points, [*loc, "strokes"], limits)
+        strokes = strokes_from_drawing(drawing)
+        _check_magnitude(np.concatenate(strokes, axis=0), [*loc, "strokes"], limits)  # (N, 2)
+        return strokes
+    assert sketch.stroke3 is not None
+    _check_points(len(sketch.stroke3), [*loc, "stroke3"], limits)
+    rows = np.asarray(sketch.stroke3, dtype=np.float64)  # (N, 3) dx, dy, pen
+    _check_magnitude(rows[:, :2], [*loc, "stroke3"], limits)
+    strokes = stroke3_to_strokes(rows)
+    if len(strokes) > limits.max_strokes:
+        raise LimitExceededError.at([*loc, "stroke3"], f"{len(strokes)} strokes; at most {limits.max_strokes} are "
+                                                       "accepted", "too_many_strokes")
+    return strokes
+
+
+def _check_points(n: int, loc: list[str | int], limits: Limits) -> None:
+    if n > limits.max_input_points:
+        raise LimitExceededError.at(loc, f"{n} points; at most {limits.max_input_points} are accepted per sketch",
+                                    "too_many_points")
+
+
+def _check_magnitude(xy: np.ndarray, loc: list[str | int], limits: Limits) -> None:
+    biggest = float(np.abs(xy).max())
+    if biggest > limits.max_abs_coordinate:
+        raise LimitExceededError.at(loc, f"a coordinate of magnitude {biggest:.6g} exceeds the limit of "
+                                         f"{limits.max_abs_coordinate:.6g}", "coordinate_too_large")
+
+
+def to_points(sketch: SketchIn, index: int, limits: Limits, cfg: PreprocessConfig) -> np.ndarray:
+    """A validated sketch -> (T, 7) float32 model input, 1 <= T <= cfg.max_points."""
+    return sketch_to_points(to_strokes(sketch, index, limits), cfg)
