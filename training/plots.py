@@ -41,3 +41,28 @@ def plot_training_curves(runs: dict[str, Path], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def draw_sketch(ax, strokes, highlight: set[int] | None = None, title: str | None = None) -> None:
+    """Draw strokes (image y axis pointing down); strokes in `highlight` in red."""
+    for i, s in enumerate(strokes):
+        s = np.asarray(s)
+        ax.plot(s[:, 0], s[:, 1], color="crimson" if highlight and i in highlight else "black", lw=1.2)
+    ax.set_aspect("equal")
+    ax.invert_yaxis()
+    ax.axis("off")
+    if title:
+        ax.set_title(title, fontsize=8)
+
+
+def plot_sketch_grid(items: list[tuple[list, set[int] | None, str]], path: Path, cols: int = 6) -> None:
+    """items: (strokes, highlighted stroke indices, title) drawn in a grid."""
+    rows = (len(items) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(2 * cols, 2 * rows), dpi=100, squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, (strokes, hl, title) in zip(axes.flat, items, strict=False):
+        draw_sketch(ax, strokes, hl, title)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
