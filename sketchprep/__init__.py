@@ -1,4 +1,5 @@
-"""Sketch input and preprocessing: the single implementation shared by training and the service.
+"""Sketch input, preprocessing and the stroke-removal search: the single implementation shared by
+training and the service.
 
 numpy only (no torch), so the service can import it without the training stack.
 """

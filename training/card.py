@@ -8,8 +8,9 @@ knows at inference time):
   sketch is well drawn, so the model's view is trustworthy) and the angle to the claimed class exceeds
   `theta_suspect` (the 95th percentile of the angle to the true class among validation sketches with
   q >= q_min).
-- attribution (paper Sec. 4.4): `q_tau` = 10th percentile of q in the class (below: the sketch needs
-  explaining), `q_max` = 25th percentile (a cleaned sketch reaching it looks like an ordinary drawing).
+- attribution (paper Sec. 4.4): initial `q_tau` = 10th percentile of q in the class (below: the sketch
+  needs explaining), `q_max` = 25th percentile (a cleaned sketch reaching it looks like an ordinary
+  drawing); `python -m training.calibrate` replaces them with percentiles chosen on validation data.
 """
 
 from __future__ import annotations
