@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     def _consistent(self) -> Settings:
         if self.cache == "redis" and not self.redis_url:
             raise ValueError("cache=redis needs SKETCHQ_REDIS_URL or REDIS_URL")
+        if self.max_queue < self.max_sketches:
+            raise ValueError(f"max_queue ({self.max_queue}) must be at least max_sketches ({self.max_sketches}), "
+                             "or a full-size request could never be queued")
         return self
 
     @property

@@ -1,0 +1,157 @@
+"""Helpers for the service tests: a real server in a subprocess, a real redis-server, real sketches."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from sketchprep.formats import read_ndjson
+from sketchprep.strokes import strokes_to_drawing
+
+REPO = Path(__file__).resolve().parents[2]
+SHIPPED_MODEL = REPO / "models" / "gacl-cos"
+DEV_MODEL = Path("/tmp/dev-model")
+
+
+def model_dir() -> Path | None:
+    """The shipped model when it is there, else the development model (tests never assume which)."""
+    env = os.environ.get("SKETCHQ_TEST_MODEL_DIR")
+    candidates = [Path(env)] if env else [SHIPPED_MODEL, DEV_MODEL]
+    for d in candidates:
+        if (d / "model_card.json").exists():
+            return d
+    return None
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("SKETCHQ_TEST_DATA", REPO.parent / "shared" / "data" / "quickdraw"))
+
+
+def load_sketches(categories: list[str], per_category: int) -> list[dict[str, Any]]:
+    """Real Quick, Draw! sketches as API sketch objects ({"strokes": drawing, "label": category})."""
+    out = []
+    for cat in categories:
+        path = data_dir() / f"{cat}.ndjson.gz"
+        for rec in itertools.islice(read_ndjson(path), per_category):
+            out.append({"strokes": strokes_to_drawing(rec.strokes), "label": rec.category})
+    return out
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RedisProc:
+    """A throw-away redis-server on a free port (no persistence)."""
+
+    def __init__(self, port: int | None = None) -> None:
+        exe = shutil.which("redis-server")
+        if exe is None:
+            raise RuntimeError("redis-server is not installed (apt-get install -y redis-server)")
+        self.port = port or free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc = subprocess.Popen(
+            [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--maxmemory", "64mb", "--maxmemory-policy", "allkeys-lru"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+
+
+class ServerProc:
+    """`python -m service` in a subprocess on a free port, with settings given as environment variables."""
+
+    def __init__(self, **settings: Any) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SKETCHQ_") and k != "REDIS_URL"}
+        env.update({"SKETCHQ_PORT": str(self.port), "SKETCHQ_HOST": "127.0.0.1", "SKETCHQ_SHUTDOWN_GRACE_S": "0",
+                    "SKETCHQ_LOG_LEVEL": "info", "PYTHONUNBUFFERED": "1"})
+        env.update({f"SKETCHQ_{k.upper()}": str(v) for k, v in settings.items()})
+        self.log_file = tempfile.NamedTemporaryFile("w+", prefix="sketchq-server-", suffix=".log", delete=False)
+        self.proc = subprocess.Popen([sys.executable, "-m", "service"], cwd=REPO, env=env,
+                                     stdout=self.log_file, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.log()}")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"server not ready in 60 s:\n{self.log()}")
+
+    def log(self) -> str:
+        return Path(self.log_file.name).read_text()
+
+    def signal(self, sig: int = signal.SIGTERM) -> None:
+        self.proc.send_signal(sig)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.log_file.close()
+        Path(self.log_file.name).unlink(missing_ok=True)
+
+
+def metric(text: str, name: str, **labels: str) -> float:
+    """The value of one sample in Prometheus text (0.0 when absent)."""
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return float(sample.value)
+    return 0.0
+
+
+def metrics_text(url: str) -> str:
+    r = httpx.get(f"{url}/metrics", timeout=5)
+    r.raise_for_status()
+    return r.text
+
+
+def is_problem(r: httpx.Response, status: int) -> dict[str, Any]:
+    """Assert an RFC 9457 answer with this status; return its body."""
+    assert r.status_code == status, (r.status_code, r.text[:500])
+    assert r.headers["content-type"].startswith("application/problem+json"), r.headers
+    body = r.json()
+    assert body["status"] == status
+    assert isinstance(body["type"], str) and body["type"]
+    assert isinstance(body["title"], str) and body["title"]
+    assert isinstance(body["detail"], str) and body["detail"]
+    return body
