@@ -59,7 +59,7 @@ def clean_validation_errors(errors: Any) -> list[dict[str, Any]]:
     for e in list(errors)[:50]:
         item: dict[str, Any] = {
             "loc": [p if isinstance(p, int | str) else str(p) for p in e.get("loc", ())],
-            "msg": str(e.get("msg", "")),
+            "msg": str(e.get("msg", "")).removeprefix("Value error, "),
             "type": str(e.get("type", "")),
         }
         if e.get("ctx"):
@@ -85,8 +85,11 @@ async def service_error_handler(request: Request, exc: Exception) -> Response:
 async def validation_error_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = clean_validation_errors(exc.errors())
-    if any(e["type"] == "json_invalid" for e in errors):
-        body = problem(400, "Malformed JSON", f"the body is not valid JSON: {_summary(errors)}",
+    bad_json = [e for e in errors if e["type"] == "json_invalid"]
+    if bad_json:
+        why = bad_json[0].get("ctx", {}).get("error", "malformed")
+        where = bad_json[0]["loc"][-1]
+        body = problem(400, "Malformed JSON", f"the body is not valid JSON: {why} (at character {where})",
                        "urn:sketchq:problem:malformed-json", errors=errors)
         return ProblemResponse(body, status_code=400)
     detail = _summary(errors) if errors else "the request is invalid"
@@ -97,16 +100,16 @@ async def validation_error_handler(request: Request, exc: Exception) -> Response
 async def http_error_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else json.dumps(_json_safe(exc.detail))
-    type_ = "about:blank"
+    type_, title = "about:blank", _phrase(exc.status_code)
     if exc.status_code == 400 and detail == BODY_PARSE_DETAIL:
         # FastAPI's answer to a body json.loads could not handle (e.g. RecursionError on deep nesting).
         detail = "the body could not be parsed as JSON (malformed, or nested too deeply)"
-        type_ = "urn:sketchq:problem:malformed-json"
+        type_, title = "urn:sketchq:problem:malformed-json", "Malformed JSON"
     elif exc.status_code == 404:
         detail = f"no resource at {request.url.path}"
     elif exc.status_code == 405:
         detail = f"{request.method} is not allowed on {request.url.path}"
-    body = problem(exc.status_code, _phrase(exc.status_code), detail, type_)
+    body = problem(exc.status_code, title, detail, type_)
     return ProblemResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 

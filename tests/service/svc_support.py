@@ -96,7 +96,8 @@ class ServerProc:
         env.update({"SKETCHQ_PORT": str(self.port), "SKETCHQ_HOST": "127.0.0.1", "SKETCHQ_SHUTDOWN_GRACE_S": "0",
                     "SKETCHQ_LOG_LEVEL": "info", "PYTHONUNBUFFERED": "1"})
         env.update({f"SKETCHQ_{k.upper()}": str(v) for k, v in settings.items()})
-        self.log_file = tempfile.NamedTemporaryFile("w+", prefix="sketchq-server-", suffix=".log", delete=False)
+        self.log_file = tempfile.NamedTemporaryFile(  # noqa: SIM115  (closed in stop())
+            "w+", prefix="sketchq-server-", suffix=".log", delete=False)
         self.proc = subprocess.Popen([sys.executable, "-m", "service"], cwd=REPO, env=env,
                                      stdout=self.log_file, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60

@@ -1,0 +1,151 @@
+"""Bad input never gets a 500: each case gets the right 4xx as application/problem+json with a clear detail."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import httpx
+import pytest
+from conftest import SERVER_LIMITS
+from svc_support import ServerProc, is_problem
+
+OK_STROKE = [[0, 10, 20], [0, 5, 0]]
+
+
+def body_with(sketch: object) -> str:
+    return json.dumps({"sketches": [sketch]})
+
+
+# (case id, raw request body, expected status, a fragment the detail must contain)
+CASES: list[tuple[str, str, int, str]] = [
+    ("nan-literal", '{"sketches": [{"strokes": [[[0, NaN], [0, 1]]]}]}', 422, "finite"),
+    ("infinity-literal", '{"sketches": [{"strokes": [[[0, Infinity], [0, 1]]]}]}', 422, "finite"),
+    ("minus-infinity", '{"sketches": [{"strokes": [[[0, 1], [-Infinity, 1]]]}]}', 422, "finite"),
+    ("overflow-to-inf", '{"sketches": [{"strokes": [[[0, 1e999], [0, 1]]]}]}', 422, "finite"),
+    ("huge-integer", '{"sketches": [{"strokes": [[[0, 1' + "0" * 400 + '], [0, 1]]]}]}', 422, "number"),
+    ("over-coordinate-limit", body_with({"strokes": [[[0, 1e300], [0, 1]]]}), 422, "exceeds the limit"),
+    ("stroke3-offset-too-large", body_with({"stroke3": [[1e12, 0, 1]]}), 422, "exceeds the limit"),
+    ("unequal-xs-ys", body_with({"strokes": [OK_STROKE, [[0, 1, 2], [0, 1]]]}), 422, "stroke 1: xs has 3"),
+    ("empty-stroke", body_with({"strokes": [OK_STROKE, OK_STROKE, [[], []]]}), 422, "stroke 2 is empty"),
+    ("no-strokes", body_with({"strokes": []}), 422, "at least 1"),
+    ("empty-sketch-list", '{"sketches": []}', 422, "at least 1"),
+    ("too-many-sketches", json.dumps({"sketches": [{"strokes": [OK_STROKE]}] * (SERVER_LIMITS["max_sketches"] + 1)}),
+     422, "at most 256"),
+    ("both-formats", body_with({"strokes": [OK_STROKE], "stroke3": [[1, 1, 1]]}), 422, "exactly one"),
+    ("neither-format", body_with({"label": "cat"}), 422, "exactly one"),
+    ("too-many-points", body_with({"strokes": [[list(range(1001)), list(range(1001))]]}), 422, "1001 points"),
+    ("too-many-strokes", body_with({"strokes": [[[1], [2]]] * 65}), 422, "65 strokes"),
+    ("stroke3-too-many-strokes", body_with({"stroke3": [[1, 1, 1]] * 65}), 422, "65 strokes"),
+    ("stroke3-too-many-points", body_with({"stroke3": [[1, 1, 0]] * 1001}), 422, "1001 points"),
+    ("string-coordinate", body_with({"strokes": [[[0, "1"], [0, 1]]]}), 422, "valid number"),
+    ("bool-coordinate", body_with({"strokes": [[[0, True], [0, 1]]]}), 422, "valid number"),
+    ("null-coordinate", body_with({"strokes": [[[0, None], [0, 1]]]}), 422, "valid number"),
+    ("xs-not-a-list", body_with({"strokes": [["abc", [0, 1]]]}), 422, "valid list"),
+    ("stroke-one-row", body_with({"strokes": [[[0, 1]]]}), 422, "at least 2"),
+    ("stroke-four-rows", body_with({"strokes": [[[0], [1], [2], [3]]]}), 422, "at most 3"),
+    ("stroke3-short-row", body_with({"stroke3": [[1, 1]]}), 422, "at least 3"),
+    ("stroke3-bad-pen", body_with({"stroke3": [[1, 1, 0.5]]}), 422, "pen must be 0 or 1"),
+    ("sketches-not-a-list", '{"sketches": {"strokes": []}}', 422, "valid list"),
+    ("sketch-not-an-object", '{"sketches": [42]}', 422, "sketches.0"),
+    ("label-not-a-string", body_with({"strokes": [OK_STROKE], "label": 7}), 422, "valid string"),
+    ("top-k-zero", json.dumps({"sketches": [{"strokes": [OK_STROKE]}], "top_k": 0}), 422, "top_k"),
+    ("top-k-string", json.dumps({"sketches": [{"strokes": [OK_STROKE]}], "top_k": "three"}), 422, "top_k"),
+    ("body-is-a-list", "[1, 2, 3]", 422, "body"),
+    ("body-is-null", "null", 422, "body"),
+    ("missing-sketches", "{}", 422, "sketches"),
+    ("malformed-json", '{"sketches": [', 400, "JSON"),
+    ("trailing-garbage", '{"sketches": []} xyz', 400, "JSON"),
+    ("deeply-nested-json", "[" * 100_000 + "]" * 100_000, 400, "JSON"),
+    ("deeply-nested-in-field", '{"sketches": [{"strokes": ' + "[" * 5000 + "]" * 5000 + "}]}", 400, "JSON"),
+    ("nested-within-limits", '{"sketches": [{"strokes": ' + "[" * 500 + "]" * 500 + "}]}", 422, "strokes"),
+]
+
+
+@pytest.mark.parametrize("raw,status,fragment", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_body(server: ServerProc, raw: str, status: int, fragment: str) -> None:
+    r = httpx.post(f"{server.url}/score", content=raw.encode(), headers={"content-type": "application/json"},
+                   timeout=30)
+    body = is_problem(r, status)
+    assert fragment.lower() in json.dumps(body).lower(), body
+
+
+def test_validation_errors_say_where(server: ServerProc) -> None:
+    r = httpx.post(f"{server.url}/score", content=body_with({"strokes": [OK_STROKE, [[0, 1], [0]]]}),
+                   headers={"content-type": "application/json"})
+    body = is_problem(r, 422)
+    assert body["errors"][0]["loc"][:4] == ["body", "sketches", 0, "strokes"]
+    assert "stroke 1" in body["detail"]
+
+
+@pytest.mark.parametrize("content,content_type,status", [
+    (b"", "application/json", 422),  # no body at all
+    (b"\xff\xfe\x00garbage", "application/json", 400),  # not UTF-8
+    (b"sketches=1", "application/x-www-form-urlencoded", 422),
+    (b'{"sketches": []}', "text/plain", 422),
+], ids=["empty-body", "not-utf8", "form-encoded", "text-plain"])
+def test_unusable_bodies(server: ServerProc, content: bytes, content_type: str, status: int) -> None:
+    r = httpx.post(f"{server.url}/score", content=content, headers={"content-type": content_type})
+    is_problem(r, status)
+
+
+def test_unknown_route_and_wrong_method(server: ServerProc) -> None:
+    is_problem(httpx.get(f"{server.url}/no/such/thing"), 404)
+    r = httpx.get(f"{server.url}/score")
+    is_problem(r, 405)
+    assert r.headers["allow"] == "POST"
+    is_problem(httpx.delete(f"{server.url}/healthz"), 405)
+
+
+def test_oversize_body_with_content_length_is_413(server: ServerProc) -> None:
+    raw = b'{"sketches": [' + b" " * (SERVER_LIMITS["max_body_bytes"] + 10) + b"]}"
+    r = httpx.post(f"{server.url}/score", content=raw, headers={"content-type": "application/json"})
+    assert "max" in is_problem(r, 413)["detail"] or "limited" in r.json()["detail"]
+
+
+def raw_http(server: ServerProc, head: bytes, chunks: list[bytes]) -> bytes:
+    """Send a request over a plain socket (chunks as given) and read the answer until the server closes."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
+        s.sendall(head)
+        try:
+            for chunk in chunks:
+                s.sendall(chunk)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server answered 413 and closed while we were still sending
+        data = b""
+        try:
+            while part := s.recv(65536):
+                data += part
+        except ConnectionResetError:
+            pass
+        return data
+
+
+def test_chunked_upload_cannot_bypass_the_body_limit(server: ServerProc) -> None:
+    """No Content-Length: the middleware counts bytes as they arrive and answers 413 past the limit."""
+    head = (b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
+    piece = b" " * 16384
+    n = SERVER_LIMITS["max_body_bytes"] // len(piece) + 4
+    chunks = [b'e\r\n{"sketches": [\r\n'] + [b"%x\r\n%s\r\n" % (len(piece), piece)] * n + [b"2\r\n]}\r\n0\r\n\r\n"]
+    answer = raw_http(server, head, chunks)
+    status_line, _, rest = answer.partition(b"\r\n")
+    assert status_line.startswith(b"HTTP/1.1 413"), answer[:300]
+    assert b"application/problem+json" in rest.lower()
+
+
+def test_chunked_upload_under_the_limit_is_served(server: ServerProc) -> None:
+    head = (b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
+    payload = json.dumps({"sketches": [{"strokes": [OK_STROKE]}]}).encode()
+    halves = [payload[:10], payload[10:]]
+    chunks = [b"%x\r\n%s\r\n" % (len(h), h) for h in halves] + [b"0\r\n\r\n"]
+    answer = raw_http(server, head, chunks)
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:300]
+
+
+def test_server_survived_the_matrix(server: ServerProc) -> None:
+    """After all of the above the server still answers and has logged no unhandled error."""
+    assert httpx.get(f"{server.url}/readyz").status_code == 200
+    log = server.log()
+    assert "Traceback" not in log and "Exception in ASGI application" not in log, log[-3000:]
