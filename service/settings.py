@@ -14,7 +14,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="SKETCHQ_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(env_prefix="SKETCHQ_", extra="ignore", frozen=True, populate_by_name=True)
 
     # --- model and engine ---
     model_dir: Path = Field(Path("models/gacl-cos"), description="folder with model.onnx and model_card.json")

@@ -1,0 +1,192 @@
+"""Micro-batching: results do not depend on batching (through HTTP), and the batcher's mechanics (in process)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+from svc_support import ServerProc, metric, metrics_text
+
+from service.batcher import Batcher, BatcherConfig
+from service.engine import Engine, EngineOutputs
+from service.errors import InferenceError, QueueFullError, QueueTimeoutError
+from service.metrics import Metrics
+from service.model import ModelCard
+from service.settings import Settings
+from sketchprep.preprocess import sketch_to_points
+from sketchprep.strokes import strokes_from_drawing
+
+
+def post(url: str, sketches: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    r = httpx.post(f"{url}/score", json={"sketches": sketches, "top_k": 5}, timeout=60)
+    assert r.status_code == 200, r.text
+    return r.json()["results"]
+
+
+def batches_bigger_than_one(text: str) -> float:
+    return metric(text, "sketchq_batch_size_count") - metric(text, "sketchq_batch_size_bucket", le="1.0")
+
+
+def test_alone_or_in_a_batch_the_answer_is_identical(server: ServerProc, sketches: list[dict]) -> None:
+    """64 sketches in one request vs each sent alone vs all sent concurrently: bit-identical answers."""
+    chosen = sketches[:64]
+    in_one_request = post(server.url, chosen)
+    before = metrics_text(server.url)
+    alone = [post(server.url, [s])[0] for s in chosen]  # sequential: every batch holds one sketch
+    after_alone = metrics_text(server.url)
+    assert batches_bigger_than_one(after_alone) == batches_bigger_than_one(before)
+    assert alone == in_one_request
+
+    with ThreadPoolExecutor(32) as pool:  # concurrent single-sketch requests get batched together
+        concurrent = list(pool.map(lambda s: post(server.url, [s])[0], chosen * 2))
+    assert batches_bigger_than_one(metrics_text(server.url)) > batches_bigger_than_one(after_alone)
+    assert concurrent == in_one_request * 2
+    lengths = {len(sketch_to_points(strokes_from_drawing(s["strokes"]))) for s in chosen}
+    assert len(lengths) > 5  # the sketches really differ in length, so padding differed between calls
+
+
+# --- the batcher in process, on the real engine ------------------------------------------------------
+
+class RecordingEngine:
+    """The real engine, recording each batch's shape; can be made to fail."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.shapes: list[tuple[int, int]] = []
+        self.fail = False
+
+    def run(self, points: np.ndarray, lengths: np.ndarray) -> EngineOutputs:
+        self.shapes.append(points.shape[:2])
+        if self.fail:
+            raise InferenceError("injected failure")
+        return self.engine.run(points, lengths)
+
+
+@pytest.fixture(scope="module")
+def engine(model_path: Path) -> Engine:
+    settings = Settings(model_dir=model_path)
+    return Engine(ModelCard.load(model_path), settings)
+
+
+@pytest.fixture(scope="module")
+def points(sketches: list[dict]) -> list[np.ndarray]:
+    return [sketch_to_points(strokes_from_drawing(s["strokes"])) for s in sketches]  # (T_i, 7) each
+
+
+def run_batcher(engine: Engine, config: BatcherConfig, body: Any) -> tuple[Any, RecordingEngine, Metrics]:
+    rec, metrics = RecordingEngine(engine), Metrics()
+
+    async def main() -> Any:
+        batcher = Batcher(rec.run, config, metrics)
+        await batcher.start()
+        try:
+            return await body(batcher)
+        finally:
+            await batcher.stop(timeout_s=10)
+
+    return asyncio.run(main()), rec, metrics
+
+
+def alone(engine: Engine, p: np.ndarray, length: int) -> tuple[float, np.ndarray, int]:
+    batch = np.zeros((1, length, 7), np.float32)
+    batch[0, : len(p)] = p
+    out = engine.run(batch, np.array([len(p)], np.int64))
+    return float(out.q[0]), out.cos[0], int(out.pred[0])
+
+
+def test_a_big_request_is_split_into_batches_of_one_bucket_each(engine: Engine, points: list[np.ndarray]) -> None:
+    buckets = [32, 64, 96, engine.card.preprocess.max_points]
+    config = BatcherConfig(max_batch=16, max_wait_s=0.001, buckets=buckets, workers=2)
+    many = list(itertools.islice(itertools.cycle(points), 150))
+    results, rec, metrics = run_batcher(engine, config, lambda b: b.submit(many))
+    assert len(results) == 150
+    assert sum(b for b, _ in rec.shapes) == 150
+    assert all(b <= 16 for b, _ in rec.shapes) and all(t in buckets for _, t in rec.shapes)
+    assert len(rec.shapes) >= 150 // 16
+    for p, r in zip(many, results, strict=True):
+        bucket = buckets[int(np.searchsorted(buckets, len(p)))]
+        q, cos, pred = alone(engine, p, bucket)
+        assert (r.q, r.pred) == (q, pred) and np.array_equal(r.cos, cos)
+    assert metrics.sketches_scored.labels("model")._value.get() == 150
+
+
+def test_cancelled_requests_are_dropped_before_compute(engine: Engine, points: list[np.ndarray]) -> None:
+    config = BatcherConfig(max_batch=64, max_wait_s=5.0, buckets=[engine.card.preprocess.max_points])
+
+    async def body(batcher: Batcher) -> int:
+        task = asyncio.create_task(batcher.submit(points[:5]))
+        await asyncio.sleep(0.05)
+        assert batcher.depth == 5
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return batcher.depth
+
+    depth, rec, metrics = run_batcher(engine, config, body)
+    assert depth == 0 and rec.shapes == []
+    assert metrics.dropped.labels("client_gone")._value.get() == 5
+
+
+def test_queue_full_and_timeout(engine: Engine, points: list[np.ndarray]) -> None:
+    config = BatcherConfig(max_batch=64, max_wait_s=5.0, max_queue=6, timeout_s=0.3,
+                           buckets=[engine.card.preprocess.max_points])
+
+    async def body(batcher: Batcher) -> None:
+        first = asyncio.create_task(batcher.submit(points[:4]))
+        await asyncio.sleep(0.01)
+        with pytest.raises(QueueFullError) as full:
+            await batcher.submit(points[:3])
+        assert full.value.headers() == {"Retry-After": "1"}
+        with pytest.raises(QueueTimeoutError):
+            await first
+        assert batcher.depth == 0
+
+    _, rec, metrics = run_batcher(engine, config, body)
+    assert rec.shapes == []
+    assert metrics.rejected.labels("queue_full")._value.get() == 1
+    assert metrics.dropped.labels("timeout")._value.get() == 4
+
+
+def test_stop_drains_the_queue(engine: Engine, points: list[np.ndarray]) -> None:
+    config = BatcherConfig(max_batch=64, max_wait_s=5.0, buckets=[engine.card.preprocess.max_points])
+
+    async def body(batcher: Batcher) -> list[Any]:
+        task = asyncio.create_task(batcher.submit(points[:3]))
+        await asyncio.sleep(0.01)
+        await batcher.stop(timeout_s=10)  # does not wait the 5 s: stopping flushes at once
+        return await task
+
+    results, rec, _ = run_batcher(engine, config, body)
+    assert len(results) == 3 and rec.shapes == [(3, engine.card.preprocess.max_points)]
+
+
+def test_an_engine_failure_fails_only_that_request(engine: Engine, points: list[np.ndarray]) -> None:
+    config = BatcherConfig(max_batch=8, max_wait_s=0.0, buckets=[engine.card.preprocess.max_points])
+    rec_holder: list[RecordingEngine] = []
+
+    async def body(batcher: Batcher) -> list[Any]:
+        rec = rec_holder[0]
+        rec.fail = True
+        with pytest.raises(InferenceError):
+            await batcher.submit(points[:2])
+        rec.fail = False
+        return await batcher.submit(points[:2])
+
+    rec = RecordingEngine(engine)
+    rec_holder.append(rec)
+
+    async def main() -> list[Any]:
+        batcher = Batcher(rec.run, config, Metrics())
+        await batcher.start()
+        try:
+            return await body(batcher)
+        finally:
+            await batcher.stop()
+
+    assert len(asyncio.run(main())) == 2
