@@ -37,7 +37,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     metrics = Metrics()
-    app = FastAPI(title="sketchq scoring service", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(title="sketchq scoring service", version=__version__, description=DESCRIPTION, lifespan=lifespan,
+                  generate_unique_id_function=lambda route: route.name)  # operationIds: score, readyz, ...
     app.state.service = ServiceState(settings, metrics)
     handlers.register(app)
     app.include_router(routes.router)

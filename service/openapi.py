@@ -55,7 +55,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
         for op in ops.values():
             for code, resp in op.get("responses", {}).items():
                 if code[0] in "45":
-                    resp["content"] = {"application/problem+json": {"schema": PROBLEM_REF}}
+                    resp["content"] = {"application/problem+json": {"schema": dict(PROBLEM_REF)}}
     app.openapi_schema = doc
     return doc
 

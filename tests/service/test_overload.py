@@ -1,0 +1,93 @@
+"""Back-pressure and lifecycle on a real server: queue full -> 503 + Retry-After, clients that leave are
+dropped from the queue, SIGTERM fails readiness first and drains."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from svc_support import ServerProc, is_problem, metric, metrics_text
+
+# A queue of 4 sketches, and a dispatcher that waits up to 1.5 s for a batch of 64 to fill: whatever is
+# queued stays queued long enough for the tests to see it.
+SLOW_QUEUE = {"max_queue": 4, "max_sketches": 4, "max_batch": 64, "max_wait_ms": 1500, "cache": "off",
+              "retry_after_s": 2}
+
+
+@pytest.fixture(scope="module")
+def slow_server(model_path: Path) -> Iterator[ServerProc]:
+    srv = ServerProc(model_dir=model_path, **SLOW_QUEUE)
+    yield srv
+    srv.stop()
+
+
+def post(url: str, sketches: list[dict]) -> httpx.Response:
+    return httpx.post(f"{url}/score", json={"sketches": sketches}, timeout=30)
+
+
+def test_queue_full_is_503_with_retry_after(slow_server: ServerProc, sketches: list[dict]) -> None:
+    holder: list[httpx.Response] = []
+    first = threading.Thread(target=lambda: holder.append(post(slow_server.url, sketches[:3])))
+    first.start()
+    time.sleep(0.4)  # the 3 sketches are queued, waiting for a fuller batch
+    ready = httpx.get(f"{slow_server.url}/readyz").json()
+    assert ready["queue_depth"] == 3
+    r = post(slow_server.url, sketches[3:5])  # 3 + 2 > 4
+    body = is_problem(r, 503)
+    assert r.headers["retry-after"] == "2"
+    assert "queue is full" in body["detail"]
+    one_more = post(slow_server.url, sketches[5:6])  # 3 + 1 fits
+    first.join()
+    assert holder[0].status_code == 200 and one_more.status_code == 200
+    assert metric(metrics_text(slow_server.url), "sketchq_rejected_requests_total", reason="queue_full") >= 1
+
+
+def test_a_client_that_leaves_is_dropped_from_the_queue(slow_server: ServerProc, sketches: list[dict]) -> None:
+    before = metrics_text(slow_server.url)
+    payload = json.dumps({"sketches": sketches[:2]}).encode()
+    with socket.create_connection(("127.0.0.1", slow_server.port)) as s:
+        s.sendall(b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: %d\r\n\r\n%s" % (len(payload), payload))
+        time.sleep(0.3)  # queued, waiting for the batch to fill
+        assert httpx.get(f"{slow_server.url}/readyz").json()["queue_depth"] == 2
+    time.sleep(0.3)  # the server notices the closed connection
+    assert httpx.get(f"{slow_server.url}/readyz").json()["queue_depth"] == 0
+    time.sleep(1.5)  # past max_wait: had they stayed, they would have been computed by now
+    after = metrics_text(slow_server.url)
+    assert metric(after, "sketchq_dropped_sketches_total", reason="client_gone") == \
+        metric(before, "sketchq_dropped_sketches_total", reason="client_gone") + 2
+    assert metric(after, "sketchq_sketches_scored_total", source="model") == \
+        metric(before, "sketchq_sketches_scored_total", source="model")
+
+
+def test_sigterm_fails_readiness_then_drains_and_exits(model_path: Path, sketches: list[dict]) -> None:
+    srv = ServerProc(model_dir=model_path, cache="off", max_wait_ms=800, shutdown_grace_s=1.0)
+    try:
+        holder: list[httpx.Response] = []
+        inflight = threading.Thread(target=lambda: holder.append(post(srv.url, sketches[:2])))
+        inflight.start()
+        time.sleep(0.2)
+        srv.signal(signal.SIGTERM)
+        time.sleep(0.2)
+        r = httpx.get(f"{srv.url}/readyz")
+        assert "shutting down" in is_problem(r, 503)["detail"]
+        assert post(srv.url, sketches[2:3]).status_code == 200  # still serving during the grace period
+        inflight.join()
+        assert holder[0].status_code == 200
+        # uvicorn re-raises the signal after a graceful shutdown, so the exit status says SIGTERM.
+        assert srv.proc.wait(15) in (0, -signal.SIGTERM)
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"{srv.url}/healthz")
+        log = srv.log()
+        order = [log.index(line) for line in ("SIGTERM: failing readiness", "Shutting down",
+                                              "Application shutdown complete")]
+        assert order == sorted(order), log
+    finally:
+        srv.stop()
