@@ -26,7 +26,8 @@ def test_provider_selection() -> None:
     assert select_providers("auto", [CUDA, CPU])[-1] == CPU
     assert select_providers("auto", ["AzureExecutionProvider", CPU]) == [CPU]
     assert select_providers("cpu", [CUDA, CPU]) == [CPU]
-    assert select_providers("cuda", [CUDA, CPU], 1)[0] == (CUDA, {"device_id": 1, "cudnn_conv_algo_search": "HEURISTIC"})
+    cuda_first = select_providers("cuda", [CUDA, CPU], 1)[0]
+    assert cuda_first == (CUDA, {"device_id": 1, "cudnn_conv_algo_search": "HEURISTIC"})
     with pytest.raises(ModelLoadError, match="onnxruntime-gpu"):
         select_providers("cuda", [CPU])
 
