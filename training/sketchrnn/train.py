@@ -1,0 +1,188 @@
+"""Train the class-conditional Sketch-RNN VAE (one config at the top, as in nanoGPT).
+
+Writes to out_dir: metrics.jsonl (step, eval and run records), last.pt every `checkpoint_every` steps and
+at the end (also when `max_minutes` runs out), best.pt at the lowest validation loss. `resume=True`
+continues from last.pt exactly: batch order, augmentation and z noise are functions of (seed, step).
+
+Speed of the `cpu` preset on this 2-core machine (1 thread, another training job on the other core):
+about 1.25 s per step with pad_to=max_seq_len (every batch 128 rows) and about 0.6 s with pad_to=batch
+(bucketed batches padded to their longest sketch + 1).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from training.sketchrnn.data import Stroke5Set, eval_batches, load_stroke5_splits, offset_std, training_batches
+from training.sketchrnn.loss import LossConfig, kl_loss, learning_rate, reconstruction_loss, total_loss
+from training.sketchrnn.model import SketchRNN, SketchRNNConfig, build_model, parameter_count
+
+
+@dataclass
+class TrainConfig:
+    data: list[str] = field(default_factory=lambda: ["../shared/data/quickdraw"])
+    categories: list[str] | None = None  # None: every category found
+    out_dir: str = "runs/sketchrnn"
+    preset: str = "cpu"  # cpu | paper | tiny (training/sketchrnn/model.py)
+    max_seq_len: int = 127  # stroke-5 rows; longer sketches are dropped
+    batch_size: int = 100
+    pad_to: str = "max_seq_len"  # max_seq_len (Sketch-RNN) | batch (bucketed, ~2x faster on CPU)
+    bucket_batches: int = 20  # pad_to=batch: sort groups of this many batches by length
+    scale_aug: float = 0.15  # random per-axis scale of the offsets (Sketch-RNN's random_scale); 0: off
+    recurrent_dropout: float | None = None  # None: the preset's
+    kl_weight: float = 0.5
+    kl_weight_start: float = 0.01
+    kl_tolerance: float = 0.2
+    kl_decay_rate: float = 0.99995
+    lr: float = 1e-3
+    lr_decay: float = 0.9999
+    min_lr: float = 1e-5
+    grad_clip: float = 1.0  # clip every gradient element to [-grad_clip, grad_clip], as Sketch-RNN
+    max_steps: int = 10_000
+    max_minutes: float | None = None  # stop (with a checkpoint) after this much wall time; resume later
+    log_every: int = 20
+    eval_every: int = 500
+    eval_sketches: int = 1000  # validation sketches per evaluation (the first ones of the split)
+    checkpoint_every: int = 500
+    seed: int = 0
+    threads: int | None = None  # torch threads; None: every core (use 1 beside another training job)
+    device: str = "cpu"
+    resume: bool = False  # continue from out_dir/last.pt
+
+    def loss_config(self) -> LossConfig:
+        return LossConfig(self.kl_weight, self.kl_weight_start, self.kl_tolerance, self.kl_decay_rate,
+                          self.lr, self.lr_decay, self.min_lr)
+
+
+def append_jsonl(path: Path, record: dict) -> None:
+    with open(path, "a") as fh:
+        fh.write(json.dumps(record) + "\n")
+
+
+def save_checkpoint(path: Path, **state) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+@torch.no_grad()
+def evaluate(model: SketchRNN, data: Stroke5Set, cfg: TrainConfig) -> dict:
+    """Validation reconstruction loss and KL, z sampled with a fixed seed, over the first `eval_sketches`
+    sketches. The pen term covers the real rows and the first end row (what generation uses), so the number
+    is comparable between pad_to modes (pad_to=batch never trains the end-after-end rows)."""
+    was_training = model.training
+    model.eval()
+    gen = torch.Generator().manual_seed(cfg.seed + 12345)
+    tot = {"val_recon": 0.0, "val_offset_nll": 0.0, "val_pen_ce": 0.0, "val_kl": 0.0}
+    n = 0
+    for x, lens, y in eval_batches(data, cfg.batch_size, cfg.max_seq_len + 1, cfg.eval_sketches):
+        x, lens, y = x.to(cfg.device), lens.to(cfg.device), y.to(cfg.device)
+        mix, mu, logvar = model(x, lens, y, gen)
+        l_s, l_p = reconstruction_loss(mix, model.normalise(x), lens, pen_to_end=True)
+        kl = kl_loss(mu, logvar)
+        b = len(y)
+        for k, v in (("val_offset_nll", l_s), ("val_pen_ce", l_p), ("val_recon", l_s + l_p), ("val_kl", kl)):
+            tot[k] += float(v) * b
+        n += b
+    model.train(was_training)
+    out = {k: v / max(n, 1) for k, v in tot.items()}
+    out["val_loss"] = out["val_recon"] + out["val_kl"]  # the negative ELBO per row (KL weight 1, no tolerance)
+    return out
+
+
+def train(cfg: TrainConfig) -> dict:
+    t_start = time.time()
+    torch.manual_seed(cfg.seed)
+    torch.set_num_threads(cfg.threads or os.cpu_count() or 1)
+    out = Path(cfg.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    last, best = out / "last.pt", out / "best.pt"
+    if last.exists() and not cfg.resume:
+        raise FileExistsError(f"{out} already holds a run: pass --resume or choose another --out")
+    classes, sets, counts = load_stroke5_splits(cfg.data, cfg.categories, cfg.max_seq_len)
+    print(f"data: {len(classes)} classes, {json.dumps(counts)} ({time.time() - t_start:.0f}s)", flush=True)
+    overrides = {} if cfg.recurrent_dropout is None else {"recurrent_dropout": cfg.recurrent_dropout}
+    ck = torch.load(last, map_location=cfg.device, weights_only=False) if cfg.resume and last.exists() else None
+    if ck is not None:
+        if ck["classes"] != classes:
+            raise ValueError(f"{last} was trained on other classes")
+        model = SketchRNN(SketchRNNConfig(**ck["model_config"])).to(cfg.device)
+        model.load_state_dict(ck["model"])
+    else:
+        model = build_model(cfg.preset, len(classes), cfg.max_seq_len, offset_std(sets["train"]), **overrides)
+        model = model.to(cfg.device)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    step, best_val = 0, float("inf")
+    log_path = out / "metrics.jsonl"
+    if ck is not None:
+        opt.load_state_dict(ck["optim"])
+        step, best_val = ck["step"], ck["best_val"]
+        print(f"resumed from {last} at step {step}", flush=True)
+    append_jsonl(log_path, {"kind": "resume" if ck else "start", "step": step, "counts": counts,
+                            "parameters": parameter_count(model), "offset_std": float(model.offset_std),
+                            "config": asdict(cfg)})
+    lcfg = cfg.loss_config()
+
+    def checkpoint(path: Path) -> None:
+        save_checkpoint(path, model=model.state_dict(), optim=opt.state_dict(), step=step, best_val=best_val,
+                        config=asdict(cfg), model_config=model.cfg.to_dict(), classes=classes,
+                        offset_std=float(model.offset_std), counts=counts)
+
+    model.train()
+    summary: dict = {"step": step}
+    recent: list[dict] = []
+    t_log, stop = time.time(), None
+    batches = training_batches(sets["train"], cfg.batch_size, cfg.max_seq_len, cfg.pad_to, cfg.bucket_batches,
+                               cfg.scale_aug, cfg.seed, step)
+    while step < cfg.max_steps:
+        _, x, lens, y = next(batches)
+        x, lens, y = x.to(cfg.device), lens.to(cfg.device), y.to(cfg.device)
+        for group in opt.param_groups:
+            group["lr"] = learning_rate(lcfg, step)
+        gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)  # z noise (and dropout) of this step
+        mix, mu, logvar = model(x, lens, y, gen)
+        loss, stats = total_loss(mix, model.normalise(x), lens, mu, logvar, lcfg, step, cfg.max_seq_len + 1)
+        if not torch.isfinite(loss.detach()):
+            raise FloatingPointError(f"non-finite loss at step {step}")
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_value_(model.parameters(), cfg.grad_clip)
+        opt.step()
+        step += 1
+        recent.append({**stats, "rows": x.shape[1]})
+        if step % cfg.log_every == 0 or step == cfg.max_steps:
+            now = time.time()
+            rec = {"kind": "step", "step": step, "lr": learning_rate(lcfg, step - 1),
+                   "sec_per_step": (now - t_log) / len(recent),
+                   **{k: float(np.mean([r[k] for r in recent])) for k in recent[0]}}
+            append_jsonl(log_path, rec)
+            print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in rec.items()), flush=True)
+            summary = rec
+            recent, t_log = [], now
+        if step % cfg.eval_every == 0 or step == cfg.max_steps:
+            ev = evaluate(model, sets["val"], cfg)
+            improved = ev["val_loss"] < best_val
+            best_val = min(best_val, ev["val_loss"])
+            ev_rec = {"kind": "eval", "step": step, **ev, "minutes": (time.time() - t_start) / 60}
+            append_jsonl(log_path, ev_rec)
+            print(json.dumps(ev_rec), flush=True)
+            summary = {**summary, **ev_rec}
+            if improved:
+                checkpoint(best)
+        if cfg.max_minutes is not None and time.time() - t_start > 60 * cfg.max_minutes:
+            stop = "time"
+        if step % cfg.checkpoint_every == 0 or step >= cfg.max_steps or stop:
+            checkpoint(last)
+        if stop:
+            break
+    summary = {**summary, "kind": "end", "step": step, "stopped": stop or "max_steps",
+               "minutes": (time.time() - t_start) / 60}
+    append_jsonl(log_path, summary)
+    return summary
