@@ -21,9 +21,10 @@ from sketchprep.preprocess import PreprocessConfig
 
 
 def points_to_features(xy: torch.Tensor, pen_up: torch.Tensor, alive: torch.Tensor,
-                       cfg: PreprocessConfig = PreprocessConfig()) -> torch.Tensor:
+                       cfg: PreprocessConfig | None = None) -> torch.Tensor:
     """xy (B, N, 2) absolute points, pen_up (B, N) 1 at the last point of each stroke, alive (B, N) 1 on the
     sketch's points then 0 (a prefix mask, at least one point) -> features (B, N, 7) like sketch_to_points."""
+    cfg = cfg or PreprocessConfig()
     n = xy.shape[1]
     valid = alive.detach() > 0.5  # (B, N) hard mask for the bounding box
     counts = valid.sum(1)
@@ -47,7 +48,7 @@ def points_to_features(xy: torch.Tensor, pen_up: torch.Tensor, alive: torch.Tens
 
 
 def stroke5_to_features(rows: torch.Tensor, alive: torch.Tensor | None = None,
-                        cfg: PreprocessConfig = PreprocessConfig()) -> tuple[torch.Tensor, torch.Tensor]:
+                        cfg: PreprocessConfig | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Stroke-5 rows (B, T, 5) (training.sketchrnn.data's convention: the sketch starts at the origin with the
     pen down, row i is point i+1) -> (features (B, T + 1, 7), point counts (B,) int64).
 

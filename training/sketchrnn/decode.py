@@ -24,7 +24,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from training.sketchrnn.model import SketchRNN, start_token
+from training.sketchrnn.model import SketchRNN
 
 
 class DecodeNoise(NamedTuple):
@@ -82,10 +82,10 @@ def decode(model: SketchRNN, z: torch.Tensor, labels: torch.Tensor, temperature:
     std = model.offset_std
     const = model.step_constant(model.conditioning(z, labels))  # (B, 4H)
     state = model.initial_state(z)
-    prev = start_token(z)  # (B, 5) normalised input row
+    prev = model.rows_like(model.s0, z)  # (B, 5) normalised input row
     t = temperature[:, None]  # (B, 1)
     st = torch.sqrt(t)
-    eos = torch.zeros_like(prev) + torch.tensor([0.0, 0.0, 0.0, 0.0, 1.0], dtype=z.dtype)  # (B, 5)
+    eos = model.rows_like(model.eos, z)  # (B, 5)
     alive = torch.ones_like(t)  # (B, 1)
     rows, alives = [], []
     for s in range(steps):

@@ -65,17 +65,13 @@ class Mixture(NamedTuple):
     pen_logits: torch.Tensor  # (..., 3) pen down / pen up / end of sketch
 
 
-def start_token(like: torch.Tensor) -> torch.Tensor:
-    """S0 = (0, 0, 1, 0, 0) for every row of `like` (B, K) -> (B, 5); shaped from `like` (ONNX friendly)."""
-    s0 = torch.tensor([0.0, 0.0, 1.0, 0.0, 0.0], dtype=like.dtype, device=like.device)
-    return torch.zeros_like(like[:, :1]) + s0  # (B, 1) + (5,) -> (B, 5)
-
-
 class SketchRNN(nn.Module):
     def __init__(self, cfg: SketchRNNConfig, offset_std: float = 1.0):
         super().__init__()
         self.cfg = cfg
         self.register_buffer("offset_std", torch.tensor(float(offset_std)))
+        self.register_buffer("s0", torch.tensor([0.0, 0.0, 1.0, 0.0, 0.0]), persistent=False)  # start token
+        self.register_buffer("eos", torch.tensor([0.0, 0.0, 0.0, 0.0, 1.0]), persistent=False)  # end row
         self.enc_fwd = nn.LSTM(5, cfg.enc_hidden, batch_first=True)
         self.enc_bwd = nn.LSTM(5, cfg.enc_hidden, batch_first=True)
         self.fc_mu = nn.Linear(2 * cfg.enc_hidden, cfg.z_dim)
@@ -84,6 +80,10 @@ class SketchRNN(nn.Module):
         self.fc_init = nn.Linear(cfg.z_dim, 2 * cfg.dec_hidden)
         self.dec = nn.LSTM(5 + cfg.z_dim + cfg.class_dim, cfg.dec_hidden, batch_first=True)
         self.fc_out = nn.Linear(cfg.dec_hidden, 6 * cfg.num_mixtures + 3)
+
+    def rows_like(self, row: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        """`row` (5,) repeated for every row of `like` (B, K) -> (B, 5); shaped from `like` (ONNX friendly)."""
+        return torch.zeros_like(like[:, :1]) + row  # (B, 1) + (5,) -> (B, 5)
 
     # ---- frames -------------------------------------------------------------------------------------------
     def normalise(self, rows: torch.Tensor) -> torch.Tensor:
@@ -131,7 +131,8 @@ class SketchRNN(nn.Module):
         mu, logvar = self.encode(x, lengths)
         z = self.reparameterise(mu, logvar, generator)  # (B, Z)
         xn = self.normalise(x)  # (B, T, 5)
-        prev = torch.cat([start_token(xn[:, 0])[:, None], xn[:, :-1]], dim=1)  # (B, T, 5) S0, rows 0..T-2
+        s0 = self.rows_like(self.s0, xn[:, 0])[:, None]  # (B, 1, 5)
+        prev = torch.cat([s0, xn[:, :-1]], dim=1)  # (B, T, 5): S0, rows 0 .. T-2
         cond = self.conditioning(z, labels)  # (B, Z + E)
         h0, c0 = self.initial_state(z)
         if self.training and self.cfg.recurrent_dropout > 0:
