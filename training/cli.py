@@ -101,12 +101,90 @@ def _run_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_sketchrnn_train(sub: argparse._SubParsersAction) -> None:
+    from training.sketchrnn.model import PRESETS
+    from training.sketchrnn.train import TrainConfig as SketchRNNTrainConfig
+
+    p = sub.add_parser("sketchrnn-train", help="train the class-conditional Sketch-RNN VAE (paper Sec. 3.6)")
+    d = SketchRNNTrainConfig()
+    p.add_argument("--data", nargs="+", default=d.data, help="sketch files or folders (.ndjson[.gz], .npz, .bin)")
+    p.add_argument("--categories", nargs="+", default=None, help="default: every category found")
+    p.add_argument("--out", dest="out_dir", required=True, help="run folder (checkpoints, metrics.jsonl)")
+    p.add_argument("--preset", choices=tuple(PRESETS), default=d.preset)
+    p.add_argument("--pad-to", choices=("max_seq_len", "batch"), default=d.pad_to,
+                   help="pad batches to max_seq_len + 1 (Sketch-RNN) or to their longest sketch + 1 (faster)")
+    for f in fields(SketchRNNTrainConfig):
+        if f.name in {"data", "categories", "out_dir", "preset", "pad_to"}:
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        if f.type == "bool":
+            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default)
+        elif f.type.startswith("float"):
+            p.add_argument(flag, type=float, default=f.default)
+        elif f.type.startswith("int"):
+            p.add_argument(flag, type=int, default=f.default)
+        else:
+            p.add_argument(flag, default=f.default)
+    p.set_defaults(func=_run_sketchrnn_train)
+
+
+def _run_sketchrnn_train(args: argparse.Namespace) -> int:
+    from training.sketchrnn.train import TrainConfig as SketchRNNTrainConfig
+    from training.sketchrnn.train import train as train_sketchrnn
+
+    cfg = SketchRNNTrainConfig(**{f.name: getattr(args, f.name) for f in fields(SketchRNNTrainConfig)})
+    print(json.dumps(train_sketchrnn(cfg)))
+    return 0
+
+
+def _add_sketchrnn_sample(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("sketchrnn-sample", help="PNG grid of Sketch-RNN samples from the prior, one row per class")
+    p.add_argument("checkpoint")
+    p.add_argument("--out", required=True, help="PNG file")
+    p.add_argument("--per-class", type=int, default=6)
+    p.add_argument("--temperature", type=float, default=0.4)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_run_sketchrnn_sample)
+
+
+def _run_sketchrnn_sample(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from training.sketchrnn.model import load_model
+    from training.sketchrnn.sample import sample_grid
+
+    model, ck = load_model(args.checkpoint)
+    sample_grid(model, ck["classes"], Path(args.out), args.per_class, args.temperature, args.seed)
+    print(json.dumps({"png": args.out, "step": ck["step"]}))
+    return 0
+
+
+def _add_sketchrnn_export(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("sketchrnn-export", help="export the Sketch-RNN encoder and decoder to ONNX with a card")
+    p.add_argument("checkpoint")
+    p.add_argument("--out", required=True, help="output folder, e.g. models/sketchrnn")
+    p.add_argument("--steps", type=int, default=None, help="decoder rows (default: the model's max_seq_len)")
+    p.set_defaults(func=_run_sketchrnn_export)
+
+
+def _run_sketchrnn_export(args: argparse.Namespace) -> int:
+    from training.sketchrnn.export import export_checkpoint as export_sketchrnn
+
+    card = export_sketchrnn(args.checkpoint, args.out, args.steps)
+    print(json.dumps({"encoder": card["encoder"]["sha256"], "decoder": card["decoder"]["sha256"],
+                      "decode_steps": card["decode_steps"]}))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="sketchq-train", description=__doc__)
     sub = parser.add_subparsers(required=True)
     _add_train(sub)
     _add_evaluate(sub)
     _add_export(sub)
+    _add_sketchrnn_train(sub)
+    _add_sketchrnn_sample(sub)
+    _add_sketchrnn_export(sub)
     args = parser.parse_args(argv)
     return args.func(args)
 
