@@ -13,7 +13,9 @@ Shape of the thing:
 - Dispatch (Triton-like): while a worker is free, a bucket with >= max_batch items goes at once; else the
   oldest item's bucket goes when that item has waited max_wait_ms. Under load, items queue up while the
   workers are busy, so batches fill without any extra wait.
-- `engine_workers` batches run at once, each in a worker thread (ORT releases the GIL).
+- `engine_workers` batches run at once, each in a worker thread (ORT releases the GIL); `prefetch` more
+  batches are formed ahead and wait in the executor's queue, so a worker never idles while the event loop
+  is busy (parsing, preprocessing) before it can hand over the next batch.
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ class BatcherConfig:
     max_queue: int = 1024
     buckets: list[int] = field(default_factory=lambda: [32, 64, 96, 128])  # ascending padded lengths
     workers: int = 2
+    prefetch: int = 2  # batches formed ahead, waiting for a free worker
     timeout_s: float = 30.0
     retry_after_s: int = 1
 
@@ -76,7 +79,8 @@ class Batcher:
         self._queues: list[deque[_Item]] = [deque() for _ in config.buckets]
         self._depth = 0
         self._wakeup = asyncio.Event()
-        self._slots = asyncio.Semaphore(config.workers)
+        # A worker that finishes takes the next prefetched batch at once, without waiting for the event loop.
+        self._slots = asyncio.Semaphore(config.workers + config.prefetch)
         self._executor = ThreadPoolExecutor(config.workers, thread_name_prefix="sketchq-engine")
         self._inflight: set[asyncio.Task[None]] = set()
         self._dispatcher: asyncio.Task[None] | None = None
@@ -233,10 +237,13 @@ class Batcher:
             self._inflight.add(task)
             task.add_done_callback(self._inflight.discard)
 
-    def _compute(self, length: int, points: list[np.ndarray]) -> EngineOutputs:
+    def _compute(self, length: int, items: list[_Item]) -> EngineOutputs:
         """Worker thread: pad to the bucket length and run the model."""
+        now = time.monotonic()
+        for item in items:
+            self._metrics.queue_wait_seconds.observe(now - item.enqueued)
         start = time.perf_counter()
-        batch, lengths = collate(points, length)  # (B, T, 7) float32, (B,) int64
+        batch, lengths = collate([item.points for item in items], length)  # (B, T, 7) float32, (B,) int64
         out = self._run(batch, lengths)
         self._metrics.compute_seconds.observe(time.perf_counter() - start)
         self._metrics.padding_ratio.observe(1.0 - float(lengths.sum()) / batch.shape[0] / length)
@@ -244,14 +251,10 @@ class Batcher:
 
     async def _run_batch(self, bucket: int, items: list[_Item]) -> None:
         try:
-            start = time.monotonic()
-            for item in items:
-                self._metrics.queue_wait_seconds.observe(start - item.enqueued)
             self._metrics.batch_size.observe(len(items))
             loop = asyncio.get_running_loop()
             try:
-                out = await loop.run_in_executor(self._executor, self._compute, self.config.buckets[bucket],
-                                                 [item.points for item in items])
+                out = await loop.run_in_executor(self._executor, self._compute, self.config.buckets[bucket], items)
             except Exception as e:
                 err = e if isinstance(e, ServiceError) else InferenceError(f"batch failed: {e!r}")
                 for item in items:

@@ -11,14 +11,15 @@ from service.scoring import Scorer
 from service.state import ServiceState
 
 
-def get_state(request: Request) -> ServiceState:
+# async on purpose: FastAPI runs plain `def` dependencies in a thread pool, a costly hop per request.
+async def get_state(request: Request) -> ServiceState:
     return request.app.state.service
 
 
 StateDep = Annotated[ServiceState, Depends(get_state)]
 
 
-def get_scorer(state: StateDep) -> Scorer:
+async def get_scorer(state: StateDep) -> Scorer:
     if state.scorer is None:  # while draining it still serves: only readiness fails
         raise ShuttingDownError("the service is not serving (starting or stopped)",
                                 state.settings.retry_after_s)

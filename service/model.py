@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -99,24 +99,39 @@ class ModelCard:
         return {c: i for i, c in enumerate(self.classes)}
 
     def interpret(self, raw: RawScore, top_k: int, label_index: int | None) -> Interpretation:
-        cos = raw.cos.astype(np.float64)  # (C,)
-        if not (math.isfinite(raw.q) and np.isfinite(cos).all() and 0 <= raw.pred < len(self.classes)):
+        return self.interpret_many([raw], top_k, [label_index])[0]
+
+    def interpret_many(self, raws: Sequence[RawScore], top_k: int,
+                       label_indices: Sequence[int | None]) -> list[Interpretation]:
+        """Vectorised over the N sketches of a request."""
+        q = np.array([r.q for r in raws], dtype=np.float64)  # (N,)
+        cos = np.stack([r.cos for r in raws]).astype(np.float64)  # (N, C)
+        pred = np.array([r.pred for r in raws], dtype=np.int64)  # (N,)
+        n, c = cos.shape
+        if not (np.isfinite(q).all() and np.isfinite(cos).all() and ((pred >= 0) & (pred < c)).all()):
             raise InferenceError("the model produced a non-finite or out-of-range output")
         logits = self.probability_scale * cos
-        e = np.exp(logits - logits.max())
-        probs = e / e.sum()  # (C,)
-        k = min(top_k, len(self.classes))
-        order = np.argsort(-probs, kind="stable")[:k]
-        pred = raw.pred
-        pct = float(np.interp(raw.q, self.tables[pred], self.levels)) / 100.0
-        theta = float(np.arccos(np.clip(cos[pred], -1.0, 1.0)))
-        label_theta = suspect = None
-        if label_index is not None:
-            label_theta = float(np.arccos(np.clip(cos[label_index], -1.0, 1.0)))
-            suspect = bool(raw.q >= self.q_min and label_theta > self.theta_suspect)
-        return Interpretation(quality=float(raw.q), quality_percentile=pct, class_index=pred,
-                              confidence=float(probs[pred]), top_k=[(int(i), float(probs[i])) for i in order],
-                              theta=theta, label_theta=label_theta, label_suspect=suspect)
+        e = np.exp(logits - logits.max(axis=1, keepdims=True))
+        probs = e / e.sum(axis=1, keepdims=True)  # (N, C)
+        k = min(top_k, c)
+        order = np.argsort(-probs, axis=1, kind="stable")[:, :k]  # (N, k)
+        rows = np.arange(n)
+        angles = np.arccos(np.clip(cos, -1.0, 1.0))  # (N, C)
+        # Percentile: each sketch's q in its predicted class's table.
+        pct = np.array([np.interp(q[i], self.tables[pred[i]], self.levels) for i in range(n)]) / 100.0
+        confidence = probs[rows, pred]
+        out = []
+        for i in range(n):
+            label = label_indices[i]
+            label_theta = suspect = None
+            if label is not None:
+                label_theta = float(angles[i, label])
+                suspect = bool(q[i] >= self.q_min and label_theta > self.theta_suspect)
+            out.append(Interpretation(
+                quality=float(q[i]), quality_percentile=float(pct[i]), class_index=int(pred[i]),
+                confidence=float(confidence[i]), top_k=[(int(j), float(probs[i, j])) for j in order[i]],
+                theta=float(angles[i, pred[i]]), label_theta=label_theta, label_suspect=suspect))
+        return out
 
     def public(self) -> dict[str, Any]:
         """What GET /v1/model shows."""

@@ -27,22 +27,34 @@ def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 async def unless_disconnected(request: Request, work: Awaitable[T]) -> T:
-    """Await `work`, cancelling it (its queued sketches are dropped) if the client disconnects first."""
-    task = asyncio.ensure_future(work)
-    # The body has been read, so the next ASGI message is http.disconnect (or the end of the response).
+    """Await `work` in this task, cancelling it (its queued sketches are dropped) if the client disconnects.
+
+    The body has been read, so the next ASGI message is http.disconnect (or the end of the response): one
+    watcher task waits for it and cancels this task when the client has gone.
+    """
+    current = asyncio.current_task()
+    assert current is not None
+    gone = False
+
+    def on_message(watcher: asyncio.Task[Any]) -> None:
+        nonlocal gone
+        if not watcher.cancelled() and watcher.exception() is None and \
+                watcher.result().get("type") == "http.disconnect":
+            gone = True
+            current.cancel()
+
     watcher = asyncio.ensure_future(request.receive())
+    watcher.add_done_callback(on_message)
     try:
-        done, _ = await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
-        if task in done:
-            return task.result()
-        if watcher.result().get("type") == "http.disconnect":
-            task.cancel()
-            raise ClientDisconnectedError("the client closed the connection before the answer was ready")
-        return await task
+        return await work
+    except asyncio.CancelledError:
+        if gone:
+            current.uncancel()
+            raise ClientDisconnectedError("the client closed the connection before the answer was ready") from None
+        raise
     finally:
+        watcher.remove_done_callback(on_message)
         watcher.cancel()
-        if not task.done():
-            task.cancel()
 
 
 @router.post("/score", response_model=ScoreResponse, tags=["scoring"],

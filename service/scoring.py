@@ -6,12 +6,13 @@ a request go to the batcher together, in one `submit`, and are written back to t
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 import numpy as np
 
 from service.batcher import Batcher
-from service.cache import Cache, cache_key
+from service.cache import Cache, NoCache, cache_key
 from service.errors import UnknownLabelError
 from service.metrics import Metrics
 from service.model import ModelCard, RawScore
@@ -19,6 +20,7 @@ from service.schemas import ClassProbability, LabelCheck, ModelRef, ScoreRequest
 from service.sketches import Limits, check_request, to_points
 
 OP = "score"
+YIELD_EVERY = 16  # sketches preprocessed between two yields to the event loop
 
 
 class Scorer:
@@ -44,6 +46,8 @@ class Scorer:
 
     async def raw_scores(self, points: Sequence[np.ndarray]) -> tuple[list[RawScore], list[bool]]:
         """Raw outputs for preprocessed sketches ((T_i, 7) each) and whether each came from the cache."""
+        if isinstance(self.cache, NoCache):
+            return await self.batcher.submit(points), [False] * len(points)
         keys = [cache_key(self.card.sha256, OP, {}, p) for p in points]
         found = await self.cache.get_many(keys)
         missing = [i for i, r in enumerate(found) if r is None]
@@ -62,12 +66,16 @@ class Scorer:
         check_request(req, self.limits)
         labels = self.label_indices(req)
         cfg = self.card.preprocess
-        points = [to_points(s, i, self.limits, cfg) for i, s in enumerate(req.sketches)]  # (T_i, 7) each
+        points = []  # (T_i, 7) float32 each
+        for i, sketch in enumerate(req.sketches):
+            if i and i % YIELD_EVERY == 0:
+                await asyncio.sleep(0)  # let the dispatcher and other requests run during a big request
+            points.append(to_points(sketch, i, self.limits, cfg))
         raws, cached = await self.raw_scores(points)
         classes = self.card.classes
         results = []
-        for sketch, raw, label, was_cached in zip(req.sketches, raws, labels, cached, strict=True):
-            r = self.card.interpret(raw, req.top_k, label)
+        interpreted = self.card.interpret_many(raws, req.top_k, labels)
+        for sketch, r, label, was_cached in zip(req.sketches, interpreted, labels, cached, strict=True):
             check = None
             if label is not None:
                 assert sketch.label is not None and r.label_theta is not None and r.label_suspect is not None
