@@ -18,6 +18,7 @@ from service.metrics import Metrics
 from service.model import ModelCard, RawScore
 from service.schemas import ClassProbability, LabelCheck, ModelRef, ScoreRequest, ScoreResponse, ScoreResult
 from service.sketches import Limits, check_request, to_points
+from sketchprep.formats import canonical_category
 
 OP = "score"
 YIELD_EVERY = 16  # sketches preprocessed between two yields to the event loop
@@ -38,8 +39,8 @@ class Scorer:
         for i, sketch in enumerate(req.sketches):
             if sketch.label is None:
                 out.append(None)
-            elif sketch.label in self._class_index:
-                out.append(self._class_index[sketch.label])
+            elif canonical_category(sketch.label) in self._class_index:  # "Alarm clock" -> alarm_clock
+                out.append(self._class_index[canonical_category(sketch.label)])
             else:
                 raise UnknownLabelError(sketch.label, ["body", "sketches", i, "label"], self.card.classes)
         return out

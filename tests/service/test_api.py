@@ -119,6 +119,15 @@ def test_unknown_label_is_422_listing_the_known_classes(server: ServerProc, sket
     assert body["errors"][0]["loc"] == ["body", "sketches", 1, "label"]
 
 
+def test_labels_are_matched_like_category_names(server: ServerProc, sketches: list[dict], card: dict) -> None:
+    name = next((c for c in card["classes"] if "_" in c), card["classes"][0])
+    spoken = name.replace("_", " ").title()  # "alarm_clock" -> "Alarm Clock"
+    exact = score(server, [{"strokes": sketches[0]["strokes"], "label": name}]).json()["results"][0]
+    loose = score(server, [{"strokes": sketches[0]["strokes"], "label": spoken}]).json()["results"][0]
+    assert loose["label_check"]["label"] == spoken
+    assert loose["label_check"]["theta"] == exact["label_check"]["theta"]
+
+
 def test_probes_and_model_info(server: ServerProc, card: dict) -> None:
     assert httpx.get(f"{server.url}/healthz").json() == {"status": "ok"}
     ready = httpx.get(f"{server.url}/readyz").json()
