@@ -17,6 +17,15 @@ from training.sketchrnn.train import TrainConfig, train
 CLASSES = ["circle", "cross", "zigzag"]  # the synthetic_folder fixture's classes
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny models: one thread is faster, and the CI machine's other cores are often busy."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def tiny_config(folder, out, **kw) -> TrainConfig:
     base = dict(data=[str(folder)], categories=CLASSES, out_dir=str(out), preset="tiny", max_seq_len=40,
                 batch_size=32, pad_to="batch", lr=3e-3, log_every=1, eval_every=10, eval_sketches=64,
