@@ -22,6 +22,7 @@ from sketchprep.formats import canonical_category
 
 OP = "score"
 YIELD_EVERY = 16  # sketches preprocessed between two yields to the event loop
+INLINE_POINTS = 4_000  # requests with more input points are preprocessed in a thread
 
 
 class Scorer:
@@ -63,15 +64,26 @@ class Scorer:
         missing_set = set(missing)
         return [r for r in found if r is not None], [i not in missing_set for i in range(len(points))]
 
-    async def score(self, req: ScoreRequest) -> ScoreResponse:
-        check_request(req, self.limits)
-        labels = self.label_indices(req)
+    def _prepare(self, req: ScoreRequest) -> list[np.ndarray]:
+        cfg = self.card.preprocess
+        return [to_points(sketch, i, self.limits, cfg) for i, sketch in enumerate(req.sketches)]  # (T_i, 7) each
+
+    async def _prepare_async(self, req: ScoreRequest, n_points: int) -> list[np.ndarray]:
+        """Preprocess; long sketches can take a while to simplify, so big requests leave the event loop."""
+        if n_points > INLINE_POINTS:
+            return await asyncio.to_thread(self._prepare, req)
         cfg = self.card.preprocess
         points = []  # (T_i, 7) float32 each
         for i, sketch in enumerate(req.sketches):
             if i and i % YIELD_EVERY == 0:
                 await asyncio.sleep(0)  # let the dispatcher and other requests run during a big request
             points.append(to_points(sketch, i, self.limits, cfg))
+        return points
+
+    async def score(self, req: ScoreRequest) -> ScoreResponse:
+        n_points = check_request(req, self.limits)
+        labels = self.label_indices(req)
+        points = await self._prepare_async(req, n_points)
         raws, cached = await self.raw_scores(points)
         classes = self.card.classes
         results = []

@@ -48,7 +48,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024, description="request body limit, counted while reading (413)")
     max_sketches: int = Field(256, ge=1, description="sketches per request")
     max_strokes: int = Field(512, ge=1, description="strokes per sketch")
-    max_input_points: int = Field(20_000, ge=1, description="points per sketch as sent (before simplification)")
+    max_input_points: int = Field(
+        2_000, ge=1, description="points per sketch as sent; simplifying a long noisy sketch costs CPU that grows "
+                                 "faster than its length, so keep this modest")
+    max_request_points: int = Field(50_000, ge=1, description="points in all sketches of one request, as sent")
     max_abs_coordinate: float = Field(1e9, gt=0.0, description="largest |x|, |y|, |dx| or |dy| accepted")
 
     # --- cache ---

@@ -22,18 +22,31 @@ class Limits:
     max_sketches: int
     max_strokes: int
     max_input_points: int
+    max_request_points: int
     max_abs_coordinate: float
 
     @classmethod
     def from_settings(cls, s: Settings) -> Limits:
-        return cls(s.max_sketches, s.max_strokes, s.max_input_points, s.max_abs_coordinate)
+        return cls(s.max_sketches, s.max_strokes, s.max_input_points, s.max_request_points, s.max_abs_coordinate)
 
 
-def check_request(req: ScoreRequest, limits: Limits) -> None:
+def input_points(sketch: SketchIn) -> int:
+    if sketch.strokes is not None:
+        return sum(len(stroke[0]) for stroke in sketch.strokes)
+    return len(sketch.stroke3 or ())
+
+
+def check_request(req: ScoreRequest, limits: Limits) -> int:
+    """Request-wide limits; returns the number of points sent."""
     n = len(req.sketches)
     if n > limits.max_sketches:
         raise LimitExceededError.at(["body", "sketches"], f"{n} sketches; at most {limits.max_sketches} are "
                                                            "accepted per request", "too_many_sketches")
+    total = sum(input_points(s) for s in req.sketches)
+    if total > limits.max_request_points:
+        raise LimitExceededError.at(["body", "sketches"], f"{total} points in all; at most "
+                                    f"{limits.max_request_points} are accepted per request", "too_many_points")
+    return total
 
 
 def to_strokes(sketch: SketchIn, index: int, limits: Limits) -> Sketch:
@@ -44,8 +57,7 @@ def to_strokes(sketch: SketchIn, index: int, limits: Limits) -> Sketch:
         if len(drawing) > limits.max_strokes:
             raise LimitExceededError.at([*loc, "strokes"], f"{len(drawing)} strokes; at most {limits.max_strokes} "
                                                            "are accepted", "too_many_strokes")
-        n_points = sum(len(stroke[0]) for stroke in drawing)
-        _check_points(n_points, [*loc, "strokes"], limits)
+        _check_points(input_points(sketch), [*loc, "strokes"], limits)
         strokes = strokes_from_drawing(drawing)
         _check_magnitude(np.concatenate(strokes, axis=0), [*loc, "strokes"], limits)  # (N, 2)
         return strokes

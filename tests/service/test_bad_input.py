@@ -35,6 +35,8 @@ CASES: list[tuple[str, str, int, str]] = [
     ("both-formats", body_with({"strokes": [OK_STROKE], "stroke3": [[1, 1, 1]]}), 422, "exactly one"),
     ("neither-format", body_with({"label": "cat"}), 422, "exactly one"),
     ("too-many-points", body_with({"strokes": [[list(range(1001)), list(range(1001))]]}), 422, "1001 points"),
+    ("too-many-points-in-request", json.dumps({"sketches": [{"strokes": [[[0] * 1000, [1] * 1000]]}] * 21}), 422,
+     "21000 points in all"),
     ("too-many-strokes", body_with({"strokes": [[[1], [2]]] * 65}), 422, "65 strokes"),
     ("stroke3-too-many-strokes", body_with({"stroke3": [[1, 1, 1]] * 65}), 422, "65 strokes"),
     ("stroke3-too-many-points", body_with({"stroke3": [[1, 1, 0]] * 1001}), 422, "1001 points"),

@@ -4,6 +4,7 @@ dropped from the queue, SIGTERM fails readiness first and drains."""
 from __future__ import annotations
 
 import json
+import random
 import signal
 import socket
 import threading
@@ -65,6 +66,28 @@ def test_a_client_that_leaves_is_dropped_from_the_queue(slow_server: ServerProc,
         metric(before, "sketchq_dropped_sketches_total", reason="client_gone") + 2
     assert metric(after, "sketchq_sketches_scored_total", source="model") == \
         metric(before, "sketchq_sketches_scored_total", source="model")
+
+
+def test_costly_sketches_do_not_stall_the_server(server: ServerProc) -> None:
+    """Simplifying long noisy sketches is slow; it happens off the event loop, so probes still answer."""
+    rng = random.Random(0)
+    noisy = [{"strokes": [[[rng.uniform(0, 255) for _ in range(1000)], [rng.uniform(0, 255) for _ in range(1000)]]]}
+             for _ in range(6)]
+    holder: list[httpx.Response] = []
+    start = time.perf_counter()
+    big = threading.Thread(target=lambda: holder.append(post(server.url, noisy)))
+    big.start()
+    time.sleep(0.1)
+    probe_times = []
+    while big.is_alive():
+        t = time.perf_counter()
+        assert httpx.get(f"{server.url}/healthz", timeout=5).status_code == 200
+        probe_times.append(time.perf_counter() - t)
+        time.sleep(0.05)
+    big.join()
+    assert holder[0].status_code == 200
+    assert time.perf_counter() - start > 0.5  # the request was really costly ...
+    assert len(probe_times) >= 3 and max(probe_times) < 0.5  # ... and the server answered meanwhile
 
 
 def test_sigterm_fails_readiness_then_drains_and_exits(model_path: Path, sketches: list[dict]) -> None:
