@@ -10,12 +10,12 @@ Shape of the thing:
   padded to that bucket's length, so every sketch is always computed at the same padded shape: its result
   does not depend on what it was batched with (bit-identical with ORT intra_op_threads=1), and shapes are
   few (warmed up at start, CUDA-graph friendly).
-- Dispatch (Triton-like): while a worker is free, a bucket with >= max_batch items goes at once; else the
-  oldest item's bucket goes when that item has waited max_wait_ms. Under load, items queue up while the
+- Dispatch (Triton-like): a bucket with >= max_batch items goes at once; else, when a worker is free, the
+  oldest item's bucket goes once that item has waited max_wait_ms. Under load, items queue up while the
   workers are busy, so batches fill without any extra wait.
-- `engine_workers` batches run at once, each in a worker thread (ORT releases the GIL); `prefetch` more
-  batches are formed ahead and wait in the executor's queue, so a worker never idles while the event loop
-  is busy (parsing, preprocessing) before it can hand over the next batch.
+- `engine_workers` batches run at once, each in a worker thread (ORT releases the GIL); up to `prefetch`
+  more full batches are formed ahead and wait in the executor's queue, so a worker does not idle while the
+  event loop is busy (parsing, preprocessing) before it can hand over the next batch.
 """
 
 from __future__ import annotations
@@ -83,6 +83,7 @@ class Batcher:
         self._slots = asyncio.Semaphore(config.workers + config.prefetch)
         self._executor = ThreadPoolExecutor(config.workers, thread_name_prefix="sketchq-engine")
         self._inflight: set[asyncio.Task[None]] = set()
+        self._running = 0  # batches handed to the executor and not finished
         self._dispatcher: asyncio.Task[None] | None = None
         self._accepting = False
         self._stopping = False
@@ -180,7 +181,12 @@ class Batcher:
             self._metrics.dropped.labels(reason).inc(removed)
 
     def _choose_bucket(self) -> tuple[int | None, float]:
-        """(bucket to dispatch now or None, seconds until the oldest item's deadline)."""
+        """(bucket to dispatch now or None, seconds until the oldest item's deadline).
+
+        A full bucket always goes. While every worker is busy, only full batches are formed (they wait in
+        the executor's queue for the next free worker); partial batches wait for a free worker, gathering
+        more sketches meanwhile, and then for the oldest item's max_wait deadline.
+        """
         oldest_b, oldest_t = None, float("inf")
         full_b = None
         for b, q in enumerate(self._queues):
@@ -191,10 +197,14 @@ class Batcher:
                     full_b = b
         if oldest_b is None:
             return None, float("inf")
-        delay = oldest_t + self.config.max_wait_s - time.monotonic()
-        if delay <= 0 or self._stopping:
+        if self._stopping:
             return oldest_b, 0.0
-        return full_b, delay
+        if full_b is not None:
+            return full_b, 0.0
+        if self._running >= self.config.workers:
+            return None, float("inf")  # woken when a batch finishes or a sketch arrives
+        delay = oldest_t + self.config.max_wait_s - time.monotonic()
+        return (oldest_b, 0.0) if delay <= 0 else (None, delay)
 
     async def _next_batch(self) -> tuple[int, list[_Item]] | None:
         """Wait for a batch worth dispatching; None when stopping and the queue is empty."""
@@ -233,6 +243,7 @@ class Batcher:
             if batch is None:
                 self._slots.release()
                 return
+            self._running += 1
             task = asyncio.create_task(self._run_batch(*batch))
             self._inflight.add(task)
             task.add_done_callback(self._inflight.discard)
@@ -271,5 +282,6 @@ class Batcher:
                 if job.remaining == 0:
                     job.future.set_result(job.results)  # type: ignore[arg-type]
         finally:
+            self._running -= 1
             self._slots.release()
             self._wakeup.set()

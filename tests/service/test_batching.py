@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -190,3 +191,33 @@ def test_an_engine_failure_fails_only_that_request(engine: Engine, points: list[
             await batcher.stop()
 
     assert len(asyncio.run(main())) == 2
+
+
+def test_while_workers_are_busy_partial_batches_wait_and_grow(engine: Engine, points: list[np.ndarray]) -> None:
+    """Sketches arriving while the only worker computes are gathered into one batch, not prefetched one by one."""
+    config = BatcherConfig(max_batch=64, max_wait_s=0.0, workers=1, prefetch=2,
+                           buckets=[engine.card.preprocess.max_points])
+    rec = RecordingEngine(engine)
+
+    def slow_run(p: np.ndarray, lengths: np.ndarray) -> EngineOutputs:
+        out = rec.run(p, lengths)
+        time.sleep(0.08)  # a long computation
+        return out
+
+    async def main() -> list[Any]:
+        batcher = Batcher(slow_run, config, Metrics())
+        await batcher.start()
+        try:
+            tasks = [asyncio.create_task(batcher.submit(points[:1]))]
+            while not rec.shapes:
+                await asyncio.sleep(0.001)
+            for k in range(8):  # arrive one by one during the first batch
+                tasks.append(asyncio.create_task(batcher.submit(points[k + 1:k + 2])))
+                await asyncio.sleep(0.005)
+            return await asyncio.gather(*tasks)
+        finally:
+            await batcher.stop()
+
+    results = asyncio.run(main())
+    assert len(results) == 9
+    assert [b for b, _ in rec.shapes] == [1, 8]
