@@ -29,7 +29,8 @@ class Settings(BaseSettings):
                              "whatever the batch size; parallelism comes from engine_workers")
     engine_workers: int = Field(2, ge=1, le=64, description="batches computed concurrently (worker threads)")
     prefetch_batches: int = Field(
-        2, ge=0, le=64, description="batches formed ahead of a free worker, so workers never wait for the event loop")
+        2, ge=0, le=64, description="full batches that may wait for a worker (formed while all workers are busy), "
+                                    "so a worker does not wait for the event loop")
 
     # --- micro-batching ---
     max_batch: int = Field(64, ge=1, le=4096, description="most sketches in one model call")
@@ -68,7 +69,7 @@ class Settings(BaseSettings):
     # --- server ---
     host: str = Field("127.0.0.1", description="address `python -m service` binds")
     port: int = Field(8000, ge=0, le=65535, description="port `python -m service` binds")
-    log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = Field("info", description="log level")
     shutdown_grace_s: float = Field(
         5.0, ge=0.0, description="on SIGTERM, answer /readyz 503 for this long before draining and stopping")
 
