@@ -32,6 +32,9 @@ class DecodeNoise(NamedTuple):
     gumbel_pen: torch.Tensor  # (B, T, 3) standard Gumbel
     normal_xy: torch.Tensor  # (B, T, 2) standard normal
 
+    def to(self, device: torch.device | str) -> DecodeNoise:
+        return DecodeNoise(*(t.to(device) for t in self))
+
 
 class Decoded(NamedTuple):
     rows: torch.Tensor  # (B, T, 5) stroke-5 rows, offsets in pixels, end rows after the sketch

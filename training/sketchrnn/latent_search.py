@@ -94,8 +94,8 @@ def latent_search(model: SketchRNN, critic: QualityCritic, z0: torch.Tensor, lab
     model.eval()
     b = len(z0)
     steps = cfg.decode_steps or critic.pre.max_points - 1
-    noise = make_noise(b, steps, model.cfg.num_mixtures, torch.Generator().manual_seed(cfg.seed))
-    temperature = torch.full((b,), float(cfg.temperature))
+    noise = make_noise(b, steps, model.cfg.num_mixtures, torch.Generator().manual_seed(cfg.seed)).to(z0.device)
+    temperature = torch.full((b,), float(cfg.temperature), device=z0.device)
     z0 = z0.detach()
     z = z0.clone().requires_grad_(True)
     if cfg.optimizer == "sgd":
@@ -104,8 +104,9 @@ def latent_search(model: SketchRNN, critic: QualityCritic, z0: torch.Tensor, lab
         opt = torch.optim.Adam([z], lr=cfg.lr)
     else:
         raise ValueError(f"unknown optimizer {cfg.optimizer!r}")
-    best_loss = torch.full((b,), float("inf"))
-    best = {"z": z0.clone(), "rows": None, "lengths": None, "q": None, "step": torch.zeros(b, dtype=torch.int64)}
+    best_loss = torch.full((b,), float("inf"), device=z0.device)
+    best = {"z": z0.clone(), "rows": None, "lengths": None, "q": None,
+            "step": torch.zeros(b, dtype=torch.int64, device=z0.device)}
     qs, losses = [], []
     q0 = None
     for k in range(cfg.steps + 1):

@@ -20,12 +20,12 @@ def decode_z(model: SketchRNN, z: torch.Tensor, labels: torch.Tensor, temperatur
     """z (B, Z), labels (B,) -> Decoded (rows (B, T, 5) pixels); T = steps or the model's max_seq_len."""
     steps = steps or model.cfg.max_seq_len
     gen = torch.Generator().manual_seed(seed)
-    noise = make_noise(len(z), steps, model.cfg.num_mixtures, gen)
-    return decode(model, z, labels, torch.full((len(z),), float(temperature)), noise)
+    noise = make_noise(len(z), steps, model.cfg.num_mixtures, gen).to(z.device)
+    return decode(model, z, labels, torch.full((len(z),), float(temperature), device=z.device), noise)
 
 
 def to_sketches(dec: Decoded) -> list[Sketch]:
-    rows, lengths = dec.rows.numpy(), dec.lengths.numpy()
+    rows, lengths = dec.rows.cpu().numpy(), dec.lengths.cpu().numpy()
     return [stroke5_to_strokes(r, int(n)) for r, n in zip(rows, lengths, strict=True)]
 
 
@@ -34,7 +34,7 @@ def sample_prior(model: SketchRNN, labels: torch.Tensor, temperature: float = 0.
                  steps: int | None = None) -> list[Sketch]:
     """One sketch per label (B,) from z ~ N(0, I)."""
     gen = torch.Generator().manual_seed(seed)
-    z = torch.randn((len(labels), model.cfg.z_dim), generator=gen)
+    z = torch.randn((len(labels), model.cfg.z_dim), generator=gen).to(labels.device)
     return to_sketches(decode_z(model, z, labels, temperature, steps, seed + 1))
 
 

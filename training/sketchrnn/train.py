@@ -79,7 +79,7 @@ def evaluate(model: SketchRNN, data: Stroke5Set, cfg: TrainConfig) -> dict:
     is comparable between pad_to modes (pad_to=batch never trains the end-after-end rows)."""
     was_training = model.training
     model.eval()
-    gen = torch.Generator().manual_seed(cfg.seed + 12345)
+    gen = torch.Generator(device=cfg.device).manual_seed(cfg.seed + 12345)
     tot = {"val_recon": 0.0, "val_offset_nll": 0.0, "val_pen_ce": 0.0, "val_kl": 0.0}
     n = 0
     for x, lens, y in eval_batches(data, cfg.batch_size, cfg.max_seq_len + 1, cfg.eval_sketches):
@@ -146,7 +146,7 @@ def train(cfg: TrainConfig) -> dict:
         x, lens, y = x.to(cfg.device), lens.to(cfg.device), y.to(cfg.device)
         for group in opt.param_groups:
             group["lr"] = learning_rate(lcfg, step)
-        gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)  # z noise (and dropout) of this step
+        gen = torch.Generator(device=cfg.device).manual_seed(cfg.seed * 1_000_003 + step)  # z and dropout noise
         mix, mu, logvar = model(x, lens, y, gen)
         loss, stats = total_loss(mix, model.normalise(x), lens, mu, logvar, lcfg, step, cfg.max_seq_len + 1)
         if not torch.isfinite(loss.detach()):
