@@ -144,6 +144,7 @@ def _add_sketchrnn_sample(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--per-class", type=int, default=6)
     p.add_argument("--temperature", type=float, default=0.4)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--curves", default=None, help="also plot the run's loss curves (its metrics.jsonl) to this PNG")
     p.set_defaults(func=_run_sketchrnn_sample)
 
 
@@ -155,7 +156,11 @@ def _run_sketchrnn_sample(args: argparse.Namespace) -> int:
 
     model, ck = load_model(args.checkpoint)
     sample_grid(model, ck["classes"], Path(args.out), args.per_class, args.temperature, args.seed)
-    print(json.dumps({"png": args.out, "step": ck["step"]}))
+    if args.curves:
+        from training.sketchrnn.plots import plot_loss_curves
+
+        plot_loss_curves(Path(args.checkpoint).parent / "metrics.jsonl", Path(args.curves))
+    print(json.dumps({"png": args.out, "curves": args.curves, "step": ck["step"]}))
     return 0
 
 

@@ -166,8 +166,8 @@ def test_cli_train_sample_export(synthetic_folder, tmp_path):
     assert cli_main([*args, "--max-steps", "6", "--resume"]) == 0
     assert torch.load(out / "last.pt", weights_only=False)["step"] == 6
     assert cli_main(["sketchrnn-sample", str(out / "last.pt"), "--out", str(tmp_path / "grid.png"),
-                     "--per-class", "2"]) == 0
-    assert (tmp_path / "grid.png").stat().st_size > 1000
+                     "--per-class", "2", "--curves", str(tmp_path / "curves.png")]) == 0
+    assert (tmp_path / "grid.png").stat().st_size > 1000 and (tmp_path / "curves.png").stat().st_size > 1000
     assert cli_main(["sketchrnn-export", str(out / "last.pt"), "--out", str(tmp_path / "onnx"), "--steps", "6"]) == 0
     card = json.loads((tmp_path / "onnx" / "sketchrnn_card.json").read_text())
     assert card["classes"] == CLASSES and card["decode_steps"] == 6 and card["checkpoint_step"] == 6
