@@ -4,9 +4,14 @@ Writes to out_dir: metrics.jsonl (step, eval and run records), last.pt every `ch
 at the end (also when `max_minutes` runs out), best.pt at the lowest validation loss. `resume=True`
 continues from last.pt exactly: batch order, augmentation and z noise are functions of (seed, step).
 
-Speed of the `cpu` preset on this 2-core machine (1 thread, another training job on the other core):
-about 1.25 s per step with pad_to=max_seq_len (every batch 128 rows) and about 0.6 s with pad_to=batch
-(bucketed batches padded to their longest sketch + 1).
+Speed of the `cpu` preset (572k parameters) on this 2-core machine, one thread, another training job
+using the rest: about 1.25 s a step with pad_to=max_seq_len (every batch 128 rows) and 0.55-0.85 s with
+pad_to=batch (bucketed batches padded to their longest sketch + 1, about 55 rows on average). More
+threads than free cores makes it several times slower: pass threads=1 beside another job.
+
+pad_to=batch leaves out only the end-after-end rows of the pen loss (the real rows and each sketch's first
+end row are always there), which generation never uses; the loss is still divided by N_max = max_seq_len + 1.
+Validation numbers use the pen loss up to the first end row in both modes, so runs compare.
 """
 
 from __future__ import annotations
