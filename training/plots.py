@@ -24,13 +24,14 @@ def plot_q_vs_theta(q: np.ndarray, theta: np.ndarray, path: Path, title: str) ->
     plt.close(fig)
 
 
-def plot_training_curves(runs: dict[str, Path], path: Path) -> None:
-    """Validation accuracy and median q per epoch for each run (metrics.jsonl), against cumulative time."""
+def plot_training_curves(runs: dict[str, tuple[Path, float]], path: Path) -> None:
+    """Validation accuracy and median q per epoch for each run (metrics.jsonl, seconds already spent
+    before its first epoch, e.g. in the softmax stage it started from), against cumulative time."""
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4), dpi=120)
-    for name, metrics in runs.items():
+    for name, (metrics, offset) in runs.items():
         epochs = [json.loads(line) for line in Path(metrics).read_text().splitlines()]
         epochs = [e for e in epochs if e.get("kind") == "epoch"]
-        t = np.cumsum([e["epoch_seconds"] for e in epochs]) / 60
+        t = (offset + np.cumsum([e["epoch_seconds"] for e in epochs])) / 60
         a1.plot(t, [e["val_acc"] for e in epochs], marker="o", label=name)
         a2.plot(t, [e["q_median"] for e in epochs], marker="o", label=name)
     a1.set_xlabel("CPU wall time (min, 2 cores)")

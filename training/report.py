@@ -16,6 +16,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from training.metrics import paired_bootstrap_auroc_diff
 from training.plots import plot_training_curves
@@ -23,11 +24,28 @@ from training.plots import plot_training_curves
 SCORES = ("q", "max_prob", "max_cos")
 
 
+def epoch_records(run: Path) -> list[dict]:
+    return [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines() if '"kind": "epoch"' in x]
+
+
+def start_offset(run: Path) -> float:
+    """Seconds of the run this one started from (`init_from`, through that checkpoint's epoch)."""
+    init = torch.load(run / "last.pt", map_location="cpu", weights_only=False)["config"].get("init_from")
+    if not init:
+        return 0.0
+    parent = torch.load(init, map_location="cpu", weights_only=False)
+    parent_run = Path(init).parent
+    return start_offset(parent_run) + sum(e["epoch_seconds"] for e in epoch_records(parent_run)
+                                          if e["epoch"] <= parent["epoch"])
+
+
 def load(run: Path) -> dict:
     ev = json.loads((run / "eval" / "evaluation.json").read_text())
     scores = np.load(run / "eval" / "scores.npz")
-    epochs = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines() if '"kind": "epoch"' in x]
-    return {"eval": ev, "scores": scores, "epochs": epochs, "train_seconds": sum(e["epoch_seconds"] for e in epochs)}
+    epochs = epoch_records(run)
+    offset = start_offset(run)
+    return {"eval": ev, "scores": scores, "epochs": epochs, "offset": offset,
+            "train_seconds": offset + sum(e["epoch_seconds"] for e in epochs)}
 
 
 def write_report(runs: list[Path], baseline: str, out: Path) -> str:
@@ -39,7 +57,7 @@ def write_report(runs: list[Path], baseline: str, out: Path) -> str:
     for name, d in data.items():
         s = d["eval"]["summary"]
         a = s["auroc_recognized"]["test"]
-        secs = d["train_seconds"] + (base["train_seconds"] * 8 / 11 if name != baseline else 0)
+        secs = d["train_seconds"]
         lines.append(f"| {name} | {s['top1']:.4f} | {a['q']:.3f} | {a['max_prob']:.3f} | {a['max_cos']:.3f} | "
                      f"{s['q']['p5']:.1f} / {s['q']['median']:.1f} / {s['q']['p95']:.1f} | {secs / 60:.1f} min |")
     lines += ["", "AUROC, recognized vs unrecognized (eye, mouth, monkey), per split and class:", "",
@@ -69,8 +87,8 @@ def write_report(runs: list[Path], baseline: str, out: Path) -> str:
         for kind, v in d["eval"]["summary"]["corruption"].items():
             lines.append(f"| {name} | {kind} | " + " | ".join(
                 f"{v[k]['monotone']:.3f} ({v[k]['below_clean_at_3']:.3f})" for k in SCORES) + " |")
-    plot_training_curves({name: r / "metrics.jsonl" for name, r in zip(data, runs, strict=True)},
-                         out / "training_curves.png")
+    curves = {name: (r / "metrics.jsonl", data[name]["offset"]) for name, r in zip(data, runs, strict=True)}
+    plot_training_curves(curves, out / "training_curves.png")
     for name, r in zip(data, runs, strict=True):
         shutil.copy(r / "eval" / "q_vs_theta.png", out / f"q_vs_theta_{name}.png")
     text = "\n".join(lines) + "\n"
