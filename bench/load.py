@@ -1,9 +1,10 @@
 """Closed-loop HTTP load generator (run as its own process by bench/run.py).
 
 N connections, each sends a request, waits for the whole answer, sends the next (keep-alive HTTP/1.1 over
-raw asyncio streams, requests pre-encoded, so the client costs little CPU next to the server). Requests
-sent during the warm-up are not recorded. Prints one JSON object: counts, throughput and latency
-percentiles of the measured window.
+raw asyncio streams, requests pre-encoded, so the client costs little CPU next to the server). The
+measured window starts after the warm-up and lasts `duration` seconds: throughput counts the answers that
+arrive inside it and the latency percentiles are those answers' latencies (requests still in flight when
+the window closes are abandoned). Prints one JSON object.
 
     python bench/load.py --port 8000 --bodies bodies.jsonl --concurrency 32 --duration 5 --warmup 1
 """
@@ -31,8 +32,6 @@ async def connection(host: str, port: int, requests: list[bytes], offset: int, w
     try:
         while True:
             start = time.perf_counter()
-            if start >= end:
-                return
             writer.write(requests[i % len(requests)])
             i += 1
             head = await reader.readuntil(b"\r\n\r\n")
@@ -42,8 +41,11 @@ async def connection(host: str, port: int, requests: list[bytes], offset: int, w
                 if line[:15].lower() == b"content-length:":
                     length = int(line[15:])
             await reader.readexactly(length)
-            if start >= warm_end:
-                latencies.append(time.perf_counter() - start)
+            done = time.perf_counter()
+            if done > end:
+                return
+            if done >= warm_end:
+                latencies.append(done - start)
                 statuses[status] = statuses.get(status, 0) + 1
             if b"connection: close" in head.lower():
                 writer.close()
@@ -59,22 +61,27 @@ async def run(host: str, port: int, requests: list[bytes], concurrency: int, dur
     t0 = time.perf_counter()
     warm_end, end = t0 + warmup, t0 + warmup + duration
     step = max(1, len(requests) // concurrency)
-    await asyncio.gather(*(connection(host, port, requests, k * step, warm_end, end, latencies, statuses)
-                           for k in range(concurrency)))
-    # The window closes when the last request sent before `end` is answered.
-    window = max(time.perf_counter() - warm_end, 1e-9)
+    tasks = [asyncio.ensure_future(connection(host, port, requests, k * step, warm_end, end, latencies, statuses))
+             for k in range(concurrency)]
+    await asyncio.wait(tasks, timeout=max(0.0, end - time.perf_counter()) + 0.01)
+    for t in tasks:
+        t.cancel()
+    outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+    errors = [repr(o) for o in outcomes if isinstance(o, Exception)]
     lat = np.asarray(latencies) * 1000.0
     ok = statuses.get(200, 0)
+    pct = (lambda p: round(float(np.percentile(lat, p)), 2)) if len(lat) else (lambda p: None)
     return {
         "concurrency": concurrency,
         "requests": len(latencies),
         "ok": ok,
         "statuses": {str(k): v for k, v in sorted(statuses.items())},
-        "window_s": round(window, 3),
-        "requests_per_s": round(ok / window, 1),
-        "p50_ms": round(float(np.percentile(lat, 50)), 2) if len(lat) else None,
-        "p95_ms": round(float(np.percentile(lat, 95)), 2) if len(lat) else None,
-        "p99_ms": round(float(np.percentile(lat, 99)), 2) if len(lat) else None,
+        "connection_errors": errors[:5],
+        "window_s": duration,
+        "requests_per_s": round(ok / duration, 1),
+        "p50_ms": pct(50),
+        "p95_ms": pct(95),
+        "p99_ms": pct(99),
         "mean_ms": round(float(lat.mean()), 2) if len(lat) else None,
     }
 
