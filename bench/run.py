@@ -12,7 +12,8 @@ Measures, in one run, and prints JSON (also written to --out):
 
     python bench/run.py --model-dir models/gacl-cos --data ../shared/data/quickdraw --out bench/results.json
 
-Other processes compete for the same cores: --wait-idle waits until no training job (`sketchq-train`) runs.
+Other processes compete for the same cores: --wait-idle waits until no training job (`sketchq-train`,
+`python -m training.*`) runs; the JSON records whether one ran and the load average.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from sketchprep.formats import read_ndjson  # noqa: E402
 from sketchprep.preprocess import collate, sketch_to_points  # noqa: E402
 from sketchprep.strokes import strokes_to_drawing  # noqa: E402
 
-TRAIN_PATTERN = "sketchq-train"
+TRAIN_PATTERN = r"sketchq-train|-m training\."  # training, evaluation and calibration jobs
 
 
 def log(msg: str) -> None:
@@ -282,6 +283,7 @@ def main() -> None:
         "settings": {"duration_s": args.duration, "warmup_s": args.warmup, "sketches": len(sketches),
                      "concurrency": args.concurrency, "max_queue": args.max_queue},
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "load_average_at_start": os.getloadavg(),
     }
     if "ceiling" not in args.skip:
         result["ceiling"] = measure_ceiling(model_dir, sketches, args.ceiling_seconds)
@@ -314,6 +316,7 @@ def main() -> None:
                 server.stop()
                 proc.kill()
     result["training_job_running"] = {"at_start": contended_at_start, "at_end": training_running()}
+    result["load_average_at_end"] = os.getloadavg()
     result["targets"] = evaluate(result)
     text = json.dumps(result, indent=1)
     print(text)
