@@ -253,8 +253,9 @@ def main() -> None:
     ap.add_argument("--model-dir", type=Path, default=Path("models/gacl-cos"))
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "quickdraw")
     ap.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32, 64])
-    ap.add_argument("--duration", type=float, default=6.0, help="measured seconds per load point")
-    ap.add_argument("--warmup", type=float, default=1.5, help="unrecorded seconds before each load point")
+    ap.add_argument("--duration", type=float, default=8.0, help="measured seconds per load point")
+    ap.add_argument("--warmup", type=float, default=5.0,
+                    help="unrecorded seconds before each load point (longer than the slowest answer)")
     ap.add_argument("--ceiling-seconds", type=float, default=3.0)
     ap.add_argument("--sketches", type=int, default=4096, help="distinct real sketches used")
     ap.add_argument("--max-queue", type=int, default=8192, help="server queue bound (64 x 64-sketch requests fit)")
