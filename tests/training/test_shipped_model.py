@@ -27,13 +27,20 @@ def shipped(request):
 
 
 @pytest.fixture(scope="module")
-def test_split(shipped):
+def quality_model():
+    card = json.loads((MODELS / "gacl-cos" / "model_card.json").read_text())
+    sess = ort.InferenceSession(str(MODELS / "gacl-cos" / card["onnx"]["file"]), providers=["CPUExecutionProvider"])
+    return card, sess
+
+
+@pytest.fixture(scope="module")
+def test_split(quality_model):
     if not DATA.exists():
         if os.environ.get("CI"):
             pytest.fail(f"shared data missing at {DATA}")
         pytest.skip("shared data absent")
-    _, _, card, _ = shipped
-    _, sets = load_splits([DATA], card["classes"], PreprocessConfig.from_dict(card["preprocess"]), keep_records=True)
+    card, _ = quality_model  # both shipped models share classes and preprocessing
+    _, sets = load_splits([DATA], card["classes"], PreprocessConfig.from_dict(card["preprocess"]))
     return sets["test"]
 
 
@@ -55,7 +62,8 @@ def test_card_matches_the_onnx_file(shipped):
 
 
 def test_accuracy_on_held_out_sketches_matches_the_card(shipped, test_split):
-    _, _, card, sess = shipped
+    name, _, card, sess = shipped
+    assert card["preprocess"] == json.loads((MODELS / "gacl-cos" / "model_card.json").read_text())["preprocess"]
     idx = np.random.default_rng(0).choice(len(test_split), 600, replace=False)
     preds = np.concatenate([run(sess, [test_split.points[i] for i in idx[j:j + 200]])[2] for j in (0, 200, 400)])
     acc = float((preds == np.asarray(test_split.labels)[idx]).mean())
@@ -63,10 +71,8 @@ def test_accuracy_on_held_out_sketches_matches_the_card(shipped, test_split):
     assert abs(acc - card["metrics"]["top1"]) < 0.06  # a 600-sketch sample of the same test split
 
 
-def test_q_is_not_collapsed_on_real_sketches(shipped, test_split):
-    name, _, card, sess = shipped
-    if name != "gacl-cos":
-        pytest.skip("collapse matters for the quality model")
+def test_q_is_not_collapsed_on_real_sketches(quality_model, test_split):
+    card, sess = quality_model
     q, cos, pred = run(sess, test_split.points[:500])
     assert np.isfinite(q).all() and np.isfinite(cos).all()
     assert q.std() / q.mean() > 0.1  # pilot 1's collapse had q = 22.3 for every sketch
@@ -75,10 +81,8 @@ def test_q_is_not_collapsed_on_real_sketches(shipped, test_split):
     assert gacl["l_a"] <= np.median(q) <= gacl["u_a"]
 
 
-def test_scribbles_score_below_real_sketches(shipped, test_split):
-    name, _, _, sess = shipped
-    if name != "gacl-cos":
-        pytest.skip("quality model only")
+def test_scribbles_score_below_real_sketches(quality_model, test_split):
+    _, sess = quality_model
     rng = np.random.default_rng(0)
     scribbles = [sketch_to_points([np.cumsum(rng.normal(0, 10, (30, 2)), axis=0) for _ in range(3)])
                  for _ in range(200)]
