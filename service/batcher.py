@@ -188,13 +188,13 @@ class Batcher:
         more sketches meanwhile, and then for the oldest item's max_wait deadline.
         """
         oldest_b, oldest_t = None, float("inf")
-        full_b = None
+        full_b, full_t = None, float("inf")  # the full bucket whose head waited longest (no starvation)
         for b, q in enumerate(self._queues):
             if q:
                 if q[0].enqueued < oldest_t:
                     oldest_b, oldest_t = b, q[0].enqueued
-                if full_b is None and len(q) >= self.config.max_batch:
-                    full_b = b
+                if len(q) >= self.config.max_batch and q[0].enqueued < full_t:
+                    full_b, full_t = b, q[0].enqueued
         if oldest_b is None:
             return None, float("inf")
         if self._stopping:

@@ -221,3 +221,34 @@ def test_while_workers_are_busy_partial_batches_wait_and_grow(engine: Engine, po
     results = asyncio.run(main())
     assert len(results) == 9
     assert [b for b, _ in rec.shapes] == [1, 8]
+
+
+def test_full_buckets_are_served_oldest_first(engine: Engine, points: list[np.ndarray]) -> None:
+    """With several full buckets the one whose head waited longest goes first: long sketches do not starve."""
+    short = min(points, key=len)
+    long = max(points, key=len)
+    buckets = [len(short), engine.card.preprocess.max_points]
+    config = BatcherConfig(max_batch=1, max_wait_s=0.0, workers=1, prefetch=0, buckets=buckets)
+    rec = RecordingEngine(engine)
+
+    def slow_run(p: np.ndarray, lengths: np.ndarray) -> EngineOutputs:
+        out = rec.run(p, lengths)
+        time.sleep(0.03)
+        return out
+
+    async def main() -> None:
+        batcher = Batcher(slow_run, config, Metrics())
+        await batcher.start()
+        try:
+            tasks = [asyncio.create_task(batcher.submit([short]))]
+            while not rec.shapes:
+                await asyncio.sleep(0.001)
+            tasks.append(asyncio.create_task(batcher.submit([long])))
+            await asyncio.sleep(0.002)
+            tasks += [asyncio.create_task(batcher.submit([short])) for _ in range(4)]
+            await asyncio.gather(*tasks)
+        finally:
+            await batcher.stop()
+
+    asyncio.run(main())
+    assert [t for _, t in rec.shapes] == [buckets[0], buckets[1]] + [buckets[0]] * 4
