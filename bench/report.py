@@ -21,6 +21,12 @@ def main(path: str) -> None:
           f"{res['machine']['cpus']} CPUs, training job running at start/end: "
           f"{res['training_job_running']['at_start']}/{res['training_job_running']['at_end']}, "
           f"load average at start {res.get('load_average_at_start')}.\n")
+    for when in ("ceiling_before", "ceiling_after"):
+        if when in res:
+            b = res[when]["best"]
+            print(f"- {when.replace('_', ' ')} the servers: best {b['sketches_per_s']} sketches/s (batch {b['batch']}, "
+                  f"intra_op_threads={b['intra_op_threads']}, workers={b['workers']}; median of {b['rounds']})")
+    print()
     if "ceiling" in res:
         c = res["ceiling"]
         print(f"**Ceiling** (engine alone, in process): {c['best']['sketches_per_s']} sketches/s at batch "
@@ -28,7 +34,7 @@ def main(path: str) -> None:
               f"workers={c['best']['workers']}); preprocessing alone: {c['preprocess_sketches_per_s_one_core']} "
               f"sketches/s on one core; mean {c['mean_points_per_sketch']} points per sketch.\n")
         print(table(c["all"], [("intra_op_threads", "ORT threads"), ("workers", "workers"), ("batch", "batch"),
-                               ("sketches_per_s", "sketches/s")]) + "\n")
+                               ("sketches_per_s", "sketches/s (median)"), ("rounds", "rounds")]) + "\n")
     cols = [("sketches_per_request", "sketches/request"), ("concurrency", "concurrency"),
             ("requests_per_s", "requests/s"), ("sketches_per_s", "sketches/s"), ("p50_ms", "p50 ms"),
             ("p95_ms", "p95 ms"), ("p99_ms", "p99 ms"), ("mean_batch_size", "mean batch"), ("statuses", "statuses")]

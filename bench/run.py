@@ -127,7 +127,8 @@ def bucket_batches(points: list[np.ndarray], buckets: list[int], size: int) -> l
     return batches
 
 
-def measure_ceiling(model_dir: Path, sketches: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
+def measure_ceiling(model_dir: Path, sketches: list[dict[str, Any]], seconds: float, rounds: int) -> dict[str, Any]:
+    """Every (threads, workers, batch) layout `rounds` times, interleaved; each layout's median is kept."""
     from sketchprep.strokes import strokes_from_drawing
 
     card = ModelCard.load(model_dir)
@@ -135,21 +136,21 @@ def measure_ceiling(model_dir: Path, sketches: list[dict[str, Any]], seconds: fl
     t0 = time.perf_counter()
     points = [sketch_to_points(s, card.preprocess) for s in strokes]  # (T_i, 7) each
     prep_rate = len(points) / (time.perf_counter() - t0)
-    defaults = Settings(model_dir=model_dir)
-    buckets = defaults.buckets_for(card.preprocess.max_points)
-    rows = []
-    for threads, workers in ((1, 2), (2, 1)):
-        engine = Engine(card, Settings(model_dir=model_dir, intra_op_threads=threads))
-        for size in (1, 8, 16, 32, 64, 128, 256):
-            batches = bucket_batches(points, buckets, size)
-            if not batches:
-                continue
-            rate = engine_throughput(engine, batches, workers, seconds)
-            rows.append({"intra_op_threads": threads, "workers": workers, "batch": size,
-                         "sketches_per_s": round(rate, 1)})
-            log(f"ceiling threads={threads} workers={workers} batch={size}: {rate:.0f} sketches/s")
+    buckets = Settings(model_dir=model_dir).buckets_for(card.preprocess.max_points)
+    layouts = [(1, 2), (2, 1)]  # (intra_op_threads, workers): both use the 2 cores
+    engines = {t: Engine(card, Settings(model_dir=model_dir, intra_op_threads=t)) for t, _ in layouts}
+    sizes = [b for b in (1, 8, 16, 32, 64, 128, 256) if bucket_batches(points, buckets, b)]
+    rates: dict[tuple[int, int, int], list[float]] = {}
+    for r in range(rounds):
+        for threads, workers in layouts:
+            for size in sizes:
+                rate = engine_throughput(engines[threads], bucket_batches(points, buckets, size), workers, seconds)
+                rates.setdefault((threads, workers, size), []).append(rate)
+        log(f"ceiling round {r + 1}/{rounds}: best so far {max(max(v) for v in rates.values()):.0f} sketches/s")
+    rows = [{"intra_op_threads": t, "workers": w, "batch": b, "sketches_per_s": round(float(np.median(v)), 1),
+             "rounds": [round(x, 1) for x in v]} for (t, w, b), v in rates.items()]
     best = max(rows, key=lambda r: r["sketches_per_s"])
-    return {"best": best, "all": rows, "buckets": buckets,
+    return {"best": best, "all": rows, "buckets": buckets, "seconds_per_round": seconds,
             "preprocess_sketches_per_s_one_core": round(prep_rate, 1),
             "mean_points_per_sketch": round(float(np.mean([len(p) for p in points])), 1)}
 
@@ -256,7 +257,8 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=8.0, help="measured seconds per load point")
     ap.add_argument("--warmup", type=float, default=5.0,
                     help="unrecorded seconds before each load point (longer than the slowest answer)")
-    ap.add_argument("--ceiling-seconds", type=float, default=3.0)
+    ap.add_argument("--ceiling-seconds", type=float, default=2.0, help="seconds per ceiling layout and round")
+    ap.add_argument("--ceiling-rounds", type=int, default=3, help="ceiling rounds, before and after the servers")
     ap.add_argument("--sketches", type=int, default=4096, help="distinct real sketches used")
     ap.add_argument("--max-queue", type=int, default=8192, help="server queue bound (64 x 64-sketch requests fit)")
     ap.add_argument("--wait-idle", type=float, default=0.0, help="minutes to wait for no training job to run")
@@ -287,7 +289,7 @@ def main() -> None:
         "load_average_at_start": os.getloadavg(),
     }
     if "ceiling" not in args.skip:
-        result["ceiling"] = measure_ceiling(model_dir, sketches, args.ceiling_seconds)
+        result["ceiling_before"] = measure_ceiling(model_dir, sketches, args.ceiling_seconds, args.ceiling_rounds)
     common = {"cache": "off", "max_queue": args.max_queue}
     configs = {"batching": {}, "nobatching": {"max_batch": 1}}
     for name, extra in configs.items():
@@ -316,6 +318,11 @@ def main() -> None:
             finally:
                 server.stop()
                 proc.kill()
+    if "ceiling" not in args.skip:
+        result["ceiling_after"] = measure_ceiling(model_dir, sketches, args.ceiling_seconds, args.ceiling_rounds)
+        # The ceiling is the better of the two measurements (the stricter reference for the targets).
+        result["ceiling"] = max(result["ceiling_before"], result["ceiling_after"],
+                                key=lambda c: c["best"]["sketches_per_s"])
     result["training_job_running"] = {"at_start": contended_at_start, "at_end": training_running()}
     result["load_average_at_end"] = os.getloadavg()
     result["targets"] = evaluate(result)
