@@ -110,3 +110,17 @@ def test_interpretation_follows_the_card(model_path: Path) -> None:
 
     assert card.interpret(RawScore(-1e9, cos, pred), 3, None).quality_percentile == 0.0
     assert card.interpret(RawScore(1e9, cos, pred), 3, None).quality_percentile == 1.0
+
+
+def test_warmup_runs_every_bucket_shape(model_path: Path) -> None:
+    engine = Engine(ModelCard.load(model_path), Settings(model_dir=model_path))
+    shapes = []
+    run = engine.run
+
+    def recording(points: np.ndarray, lengths: np.ndarray):  # type: ignore[no-untyped-def]
+        shapes.append(points.shape)
+        return run(points, lengths)
+
+    engine.run = recording  # type: ignore[method-assign]
+    engine.warmup([32, 64, 128], [1, 64])
+    assert sorted(shapes) == sorted((b, t, 7) for t in (32, 64, 128) for b in (1, 64))
