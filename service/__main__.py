@@ -1,14 +1,18 @@
 """`python -m service`: run the app with uvicorn, settings from the environment.
 
 On SIGTERM the service first fails readiness for shutdown_grace_s (so a load balancer stops sending new
-requests) while still serving, then uvicorn stops accepting connections, finishes in-flight requests and
-runs the lifespan shutdown (the batcher drains its queue). A second signal, or SIGINT, stops at once.
+requests) while still serving, then uvicorn stops accepting connections while the batcher drains: queued
+sketches are computed at once, new work gets 503, in-flight requests finish, and the lifespan shutdown
+runs. A second signal, or SIGINT, skips the grace period.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import signal
+import socket
 import threading
 from types import FrameType
 
@@ -38,6 +42,18 @@ class DrainingServer(uvicorn.Server):
         timer = threading.Timer(self._grace_s, super().handle_exit, (sig, frame))
         timer.daemon = True
         timer.start()
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        # Drain the batcher while uvicorn closes the listener and waits for in-flight requests: those
+        # requests wait on queued sketches, and the lifespan shutdown would only run after they finished.
+        drain = asyncio.create_task(self._state.drain())
+        try:
+            await super().shutdown(sockets)
+        finally:
+            if self.force_exit:  # a second Ctrl+C: do not wait for the queue
+                drain.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await drain
 
 
 def main() -> None:

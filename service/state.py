@@ -53,11 +53,20 @@ class ServiceState:
         log.info("ready in %.1f s: model %s %s, providers %s, buckets %s, cache %s", time.perf_counter() - started,
                  card.name, card.version, engine.providers, buckets, self.cache.backend)
 
-    async def stop(self) -> None:
+    async def drain(self) -> None:
+        """Fail readiness, refuse new work (503), finish what is queued, then 503 what is left.
+
+        Called as the server stops accepting connections, so queued sketches are computed at once instead
+        of waiting for fuller batches. Queued work gets up to request_timeout_s; idempotent.
+        """
         self.draining = True
         self.metrics.ready.set(0)
         if self.batcher is not None:
+            log.info("draining: %d sketches queued", self.batcher.depth)
             await self.batcher.stop(timeout_s=self.settings.request_timeout_s)
+
+    async def stop(self) -> None:
+        await self.drain()
         if self.cache is not None:
             await self.cache.close()
         log.info("stopped")

@@ -1,0 +1,138 @@
+"""SIGTERM on a real `python -m service`, as Docker and Kubernetes send it when a replica is stopped.
+
+The contract (docs/deployment.md): /readyz fails at once while requests are still served for
+shutdown_grace_s (so load balancers stop routing to the replica); then the server stops accepting
+connections, finishes what is in flight and queued (the batch queue is flushed without waiting for fuller
+batches), answers work that arrives after that with 503 + Retry-After, and exits.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import threading
+import time
+from typing import Any
+
+import httpx
+import pytest
+from deploy_support import Server
+
+GRACE_S = 1.0
+# Batches of 4; a partial batch waits up to 10 s for more sketches while a worker is free, so a lone sketch
+# stays queued until the drain flushes it (and would otherwise hit the 8 s request timeout).
+SETTINGS = {"shutdown_grace_s": GRACE_S, "max_batch": 4, "max_wait_ms": 10_000, "request_timeout_s": 8,
+            "engine_workers": 1, "prefetch_batches": 0, "max_sketches": 8, "max_queue": 64, "retry_after_s": 3}
+
+
+def sketch(points: int, seed: int) -> dict[str, Any]:
+    """One stroke of `points` distinct points (its length picks the padding bucket: 32, 64, ...)."""
+    xs = [(i * 7 + seed * 13) % 250 for i in range(points)]
+    ys = [(i * i * 3 + seed * 5) % 250 for i in range(points)]
+    return {"strokes": [[xs, ys]]}
+
+
+def post(url: str, sketches: list[dict[str, Any]], out: dict[str, Any], key: str) -> None:
+    start = time.monotonic()
+    try:
+        r = httpx.post(f"{url}/score", json={"sketches": sketches}, timeout=30)
+        out[key] = (r.status_code, time.monotonic(), r.headers.get("retry-after"), r.text)
+    except httpx.HTTPError as e:  # recorded, asserted on below
+        out[key] = (repr(e), time.monotonic(), None, "")
+    out[key + "_latency"] = time.monotonic() - start
+
+
+def read_response(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
+    sock.settimeout(15)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, f"connection closed without an answer: {data!r}"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    headers = {k.lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:])}
+    length = int(headers.get("content-length", "0"))
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return int(lines[0].split()[1]), headers, body
+
+
+@pytest.mark.slow
+def test_sigterm_fails_readiness_first_drains_the_queue_refuses_the_rest_and_exits() -> None:
+    srv = Server(**SETTINGS)
+    results: dict[str, Any] = {}
+    try:
+        # 1. A lone sketch (bucket 64) is queued, waiting for a fuller batch.
+        queued = threading.Thread(target=post, args=(srv.url, [sketch(40, 1)], results, "queued"))
+        queued.start()
+        deadline = time.monotonic() + 5
+        while httpx.get(f"{srv.url}/readyz").json()["queue_depth"] != 1:
+            assert time.monotonic() < deadline, "the sketch never got queued"
+            time.sleep(0.02)
+
+        # 2. A slow client: headers and half of the body now, the rest only after the drain has begun.
+        late_body = json.dumps({"sketches": [sketch(10, 2)]}).encode()
+        late = socket.create_connection(("127.0.0.1", srv.port))
+        late.sendall(b"POST /score HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: %d\r\n\r\n" % len(late_body) + late_body[:10])
+
+        # 3. SIGTERM: readiness fails at once ...
+        t_sig = time.monotonic()
+        srv.signal(signal.SIGTERM)
+        while True:
+            r = httpx.get(f"{srv.url}/readyz", timeout=2)
+            if r.status_code == 503:
+                break
+            assert time.monotonic() - t_sig < 0.5, "readiness still passes 0.5 s after SIGTERM"
+            time.sleep(0.01)
+        t_unready = time.monotonic() - t_sig
+        assert "shutting down" in r.json()["detail"]
+        assert r.headers["retry-after"] == "3"
+
+        # ... while requests are still served during the grace period (a full batch of 4 in bucket 32).
+        post(srv.url, [sketch(10, 10 + i) for i in range(4)], results, "during_grace")
+        assert results["during_grace"][0] == 200, results["during_grace"]
+        assert results["during_grace"][1] - t_sig < GRACE_S
+        assert "queued" not in results, "the queued sketch was answered before the drain began"
+
+        # 4. The grace period ends: the queue is flushed (no waiting for a fuller batch) and answered.
+        queued.join(15)
+        status, t_done, _, _ = results["queued"]
+        assert status == 200, results["queued"]
+        t_queued_done = t_done - t_sig
+        # Not after max_wait (10 s), not the 8 s request timeout: the drain flushed it.
+        assert GRACE_S - 0.05 <= t_queued_done < GRACE_S + 1.5, t_queued_done
+
+        # 5. The listener is closed: new connections are refused (the load balancer tries another replica).
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"{srv.url}/healthz", timeout=2)
+
+        # 6. Work that arrives after the drain began gets 503 + Retry-After, not a dropped connection.
+        time.sleep(max(0.0, GRACE_S + 0.3 - (time.monotonic() - t_sig)))
+        late.sendall(late_body[10:])
+        code, headers, body = read_response(late)
+        late.close()
+        t_late = time.monotonic() - t_sig
+        assert code == 503, body
+        assert headers["content-type"].startswith("application/problem+json")
+        assert headers["retry-after"] == "3"
+        assert "shutting down" in json.loads(body)["detail"]
+
+        # 7. The process exits by itself (uvicorn re-raises the SIGTERM after its graceful shutdown).
+        assert srv.proc.wait(15) in (0, -signal.SIGTERM)
+        t_exit = time.monotonic() - t_sig
+        assert t_exit < GRACE_S + 3.0, t_exit
+        log = srv.log()
+        order = [log.index(line) for line in ("SIGTERM: failing readiness", "Shutting down", "draining",
+                                              "Application shutdown complete")]
+        assert order == sorted(order), log
+        print(f"\nSIGTERM at 0 s: /readyz 503 after {t_unready * 1000:.0f} ms; request during grace 200 in "
+              f"{results['during_grace_latency'] * 1000:.0f} ms; queued sketch 200 at {t_queued_done:.2f} s; "
+              f"late request 503 at {t_late:.2f} s; exit at {t_exit:.2f} s (grace {GRACE_S} s)")
+    finally:
+        srv.stop()

@@ -1,0 +1,195 @@
+"""docker/Dockerfile, .dockerignore and the pinned requirements: what can be checked without building."""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+import tomllib
+from importlib.metadata import packages_distributions
+from pathlib import Path
+
+import pytest
+from deploy_support import (
+    REPO,
+    Dockerfile,
+    copy_parts,
+    dockerignore_excludes,
+    image_is_pinned,
+    read_dockerignore,
+    settings_from_env,
+)
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+REQ_DIR = REPO / "docker" / "requirements"
+
+
+def pins(path: Path) -> dict[str, str]:
+    """Requirement file -> {canonical name: version}; every requirement must be an exact `==` pin."""
+    out = {}
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        req = Requirement(line)
+        specs = list(req.specifier)
+        assert len(specs) == 1 and specs[0].operator == "==" and "*" not in specs[0].version, \
+            f"{path.name}: {line!r} is not pinned with =="
+        out[canonicalize_name(req.name)] = specs[0].version
+    return out
+
+
+def pyproject() -> dict:
+    return tomllib.loads((REPO / "pyproject.toml").read_text())
+
+
+def test_every_stage_base_is_pinned(dockerfile: Dockerfile) -> None:
+    stage_names = {s.name for s in dockerfile.stages}
+    variants = ["gpu", "cpu"]
+    for s in dockerfile.stages:
+        for variant in variants:
+            base = dockerfile.resolve(s.base, {"VARIANT": variant})
+            if base in stage_names:
+                continue
+            assert "$" not in base, f"unresolved {s.base}"
+            assert image_is_pinned(base), f"stage {s.name}: {base}"
+
+
+def test_copy_sources_exist_and_are_in_the_build_context(dockerfile: Dockerfile) -> None:
+    patterns = read_dockerignore(REPO / ".dockerignore")
+    stage_names = {s.name for s in dockerfile.stages}
+    copied = 0
+    for s in dockerfile.stages:
+        for instr, rest in s.instructions:
+            if instr not in ("COPY", "ADD"):
+                continue
+            assert instr == "COPY", "use COPY (ADD fetches and unpacks)"
+            flags, sources, _dest = copy_parts(rest)
+            if "from" in flags:
+                assert flags["from"] in stage_names, f"COPY --from={flags['from']}: no such stage"
+                continue
+            for src in sources:
+                path = REPO / src
+                assert path.exists(), f"stage {s.name}: COPY {src} does not exist"
+                rel = src.rstrip("/")
+                assert not dockerignore_excludes(patterns, rel), f"{src} is excluded by .dockerignore"
+                if path.is_dir():  # the files inside are let in too (not excluded by a later pattern)
+                    for f in path.rglob("*"):
+                        if f.is_file() and "__pycache__" not in f.parts and f.suffix != ".pyc":
+                            assert not dockerignore_excludes(patterns, f.relative_to(REPO).as_posix()), f
+                copied += 1
+    assert copied >= 8
+    # ... and what must stay out, does.
+    for path in ("runs/x/last.pt", ".venv/bin/python", "tests/deploy/conftest.py", ".git/HEAD",
+                 "service/__pycache__/main.cpython-311.pyc", "models/softmax/model.onnx"):
+        assert dockerignore_excludes(patterns, path), f"{path} would be sent to the Docker daemon"
+
+
+def _stage_copies(dockerfile: Dockerfile, name: str) -> list[str]:
+    return [src for instr, rest in dockerfile.stage(name).instructions if instr == "COPY"
+            for src in copy_parts(rest)[1] if "from" not in copy_parts(rest)[0]]
+
+
+def test_api_image_has_serving_code_and_the_model_only(dockerfile: Dockerfile) -> None:
+    copies = _stage_copies(dockerfile, "api")
+    assert {c.rstrip("/") for c in copies} == {"service", "sketchprep", "models/gacl-cos"}
+    env = " ".join(rest for instr, rest in dockerfile.stage("api").instructions if instr == "ENV")
+    model_dir = re.search(r"SKETCHQ_MODEL_DIR=(\S+)", env).group(1)  # type: ignore[union-attr]
+    dests = [copy_parts(rest)[2] for instr, rest in dockerfile.stage("api").instructions if instr == "COPY"]
+    assert model_dir.rstrip("/") in [d.rstrip("/") for d in dests]
+    s = settings_from_env({"SKETCHQ_MODEL_DIR": model_dir, "SKETCHQ_HOST": "0.0.0.0"})
+    assert str(s.model_dir) == model_dir
+    # No torch, no training code in any serving requirement.
+    for f in ("serve.txt", "ort-cpu.txt", "ort-gpu.txt"):
+        assert "torch" not in pins(REQ_DIR / f), f
+
+
+def test_images_run_as_a_non_root_user_with_a_healthcheck(dockerfile: Dockerfile) -> None:
+    for name in ("api", "train"):
+        users = [rest for instr, rest in dockerfile.stage(name).instructions if instr == "USER"]
+        assert users and users[-1].split(":")[0] not in ("root", "0"), name
+    checks = [rest for instr, rest in dockerfile.stage("api").instructions if instr == "HEALTHCHECK"]
+    assert len(checks) == 1 and "/healthz" in checks[0]
+    cmd = [rest for instr, rest in dockerfile.stage("api").instructions if instr == "CMD"]
+    assert cmd == ['["python", "-m", "service"]']  # exec form: python is PID 1 and gets SIGTERM
+    entry = [rest for instr, rest in dockerfile.stage("train").instructions if instr == "ENTRYPOINT"]
+    assert entry == ['["sketchq-train"]'] and "sketchq-train" in pyproject()["project"]["scripts"]
+
+
+def test_the_api_stage_is_the_default_target(dockerfile: Dockerfile) -> None:
+    assert dockerfile.stages[-1].name == "api"
+    assert dockerfile.args["VARIANT"] == "gpu"
+    for variant in ("gpu", "cpu"):
+        assert f"venv-{variant}" in {s.name for s in dockerfile.stages}
+        assert f"base-{variant}" in {s.name for s in dockerfile.stages}
+
+
+def test_gpu_base_matches_the_onnxruntime_gpu_build(dockerfile: Dockerfile) -> None:
+    """The CUDA/cuDNN of the base image are the ones ort-gpu.txt says its wheel was built for."""
+    cuda_image = dockerfile.args["CUDA_IMAGE"]
+    m = re.fullmatch(r"nvidia/cuda:(\d+)\.(\d+)\.\d+-cudnn-runtime-ubuntu\d+\.\d+", cuda_image)
+    assert m, cuda_image
+    note = (REQ_DIR / "ort-gpu.txt").read_text()
+    assert cuda_image in note
+    assert f"cuda_version = '{m.group(1)}.{m.group(2)}'" in note
+    assert "libcudnn.so.9" in note  # cuDNN 9: the cudnn variant of CUDA >= 12.4 images ships cuDNN 9
+    assert list(pins(REQ_DIR / "ort-gpu.txt")) == ["onnxruntime-gpu"]
+    assert list(pins(REQ_DIR / "ort-cpu.txt")) == ["onnxruntime"]
+
+
+@pytest.mark.parametrize("name", ["serve.txt", "ort-cpu.txt", "ort-gpu.txt", "train.txt"])
+def test_requirements_are_pinned(name: str) -> None:
+    assert pins(REQ_DIR / name)
+
+
+def test_serving_lock_satisfies_pyproject() -> None:
+    """Every dependency of the `serve` / `serve-gpu` extras is in the lock, at a version pyproject allows."""
+    project = pyproject()["project"]
+    extras = project["optional-dependencies"]
+    lock = pins(REQ_DIR / "serve.txt")
+    for variant, ort_file in (("serve", "ort-cpu.txt"), ("serve-gpu", "ort-gpu.txt")):
+        locked = {**lock, **pins(REQ_DIR / ort_file)}
+        reqs = [Requirement(r) for r in project["dependencies"]]
+        for r in extras[variant]:
+            req = Requirement(r)
+            if canonicalize_name(req.name) == "sketchq":
+                reqs += [Requirement(x) for extra in req.extras for x in extras[extra]]
+            else:
+                reqs.append(req)
+        for req in reqs:
+            name = canonicalize_name(req.name)
+            assert name in locked, f"{variant}: {req} is not in docker/requirements"
+            assert req.specifier.contains(locked[name], prereleases=True), f"{variant}: {req} vs {locked[name]}"
+        assert not ({"onnxruntime", "onnxruntime-gpu"} <= set(locked))
+
+
+def test_training_lock_satisfies_pyproject() -> None:
+    extras = pyproject()["project"]["optional-dependencies"]
+    locked = pins(REQ_DIR / "train.txt")
+    for r in extras["train"] + pyproject()["project"]["dependencies"]:
+        req = Requirement(r)
+        name = canonicalize_name(req.name)
+        assert name in locked, f"train: {req} is not in docker/requirements/train.txt"
+        assert req.specifier.contains(locked[name], prereleases=True), f"train: {req} vs {locked[name]}"
+
+
+def _third_party_imports(folder: Path) -> set[str]:
+    roots = set()
+    for path in folder.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                roots |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                roots.add(node.module.split(".")[0])
+    return roots - set(sys.stdlib_module_names) - {"service", "sketchprep", "__future__"}
+
+
+def test_the_api_image_has_every_package_the_service_imports() -> None:
+    """An import added to service/ or sketchprep/ without its package in docker/requirements fails here."""
+    dist_of = packages_distributions()
+    lock = set(pins(REQ_DIR / "serve.txt")) | set(pins(REQ_DIR / "ort-cpu.txt"))
+    for module in sorted(_third_party_imports(REPO / "service") | _third_party_imports(REPO / "sketchprep")):
+        dists = {canonicalize_name(d) for d in dist_of.get(module, [])}
+        assert dists, f"`import {module}`: not installed here, cannot tell its package"
+        assert dists & lock, f"`import {module}` ({dists}) is not in docker/requirements/serve.txt"
