@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from service.attribution import Attributor
 from service.errors import ShuttingDownError
 from service.scoring import Scorer
 from service.state import ServiceState
@@ -27,3 +28,13 @@ async def get_scorer(state: StateDep) -> Scorer:
 
 
 ScorerDep = Annotated[Scorer, Depends(get_scorer)]
+
+
+async def get_attributor(state: StateDep) -> Attributor:
+    if state.attributor is None:
+        raise ShuttingDownError("the service is not serving (starting or stopped)",
+                                state.settings.retry_after_s)
+    return state.attributor
+
+
+AttributorDep = Annotated[Attributor, Depends(get_attributor)]

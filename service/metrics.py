@@ -52,6 +52,12 @@ class Metrics:
         self.model_info = Gauge(
             "sketchq_model_info", "The loaded model and the execution providers in use (value 1)",
             ["name", "version", "sha256", "providers", "device"], registry=r)
+        self.attribution_evaluations = Counter(
+            "sketchq_attribution_evaluations_total", "Sketches scored by /attribute searches", registry=r)
+        self.attribution_verdicts = Counter(
+            "sketchq_attribution_verdicts_total", "/attribute answers by verdict", ["verdict"], registry=r)
+        for verdict in ("benign", "rare_hard", "malicious"):
+            self.attribution_verdicts.labels(verdict)
         self.ready = Gauge("sketchq_ready", "1 when /readyz answers 200", registry=r)
         for outcome in ("hit", "miss", "error"):
             self.cache_requests.labels(outcome)

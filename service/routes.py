@@ -1,4 +1,4 @@
-"""HTTP routes: POST /score, GET /v1/model, /healthz, /readyz, /metrics."""
+"""HTTP routes: POST /score, POST /attribute, GET /v1/model, /healthz, /readyz, /metrics."""
 
 from __future__ import annotations
 
@@ -9,11 +9,20 @@ from typing import Any, TypeVar
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from service.deps import ScorerDep, StateDep
+from service.deps import AttributorDep, ScorerDep, StateDep
 from service.errors import ClientDisconnectedError, problem
 from service.handlers import ProblemResponse
 from service.metrics import CONTENT_TYPE_LATEST
-from service.schemas import Health, ModelInfo, ModelRef, Readiness, ScoreRequest, ScoreResponse
+from service.schemas import (
+    AttributeRequest,
+    AttributeResponse,
+    Health,
+    ModelInfo,
+    ModelRef,
+    Readiness,
+    ScoreRequest,
+    ScoreResponse,
+)
 
 router = APIRouter()
 T = TypeVar("T")
@@ -62,6 +71,13 @@ async def unless_disconnected(request: Request, work: Awaitable[T]) -> T:
 async def score(body: ScoreRequest, request: Request, scorer: ScorerDep) -> ScoreResponse:
     """Score 1 to max_sketches sketches: quality, its percentile, class probabilities, and a label check."""
     return await unless_disconnected(request, scorer.score(body))
+
+
+@router.post("/attribute", response_model=AttributeResponse, tags=["attribution"],
+             responses=problem_responses(400, 413, 422, 500, 503))
+async def attribute_sketch(body: AttributeRequest, request: Request, attributor: AttributorDep) -> AttributeResponse:
+    """Malicious input or rare-and-hard sketch? Greedy stroke removal guided by q (paper Sec. 4.4)."""
+    return await unless_disconnected(request, attributor.attribute(body))
 
 
 @router.get("/v1/model", response_model=ModelInfo, tags=["model"], responses=problem_responses(503))

@@ -133,3 +133,43 @@ class Readiness(BaseModel):
     max_queue: int
     cache: str
     model: ModelRef
+
+
+class AttributeRequest(BaseModel):
+    sketch: SketchIn = Field(description="the sketch to explain (its label, if any, is ignored)")
+    q_tau: float | None = Field(
+        None, gt=0, allow_inf_nan=False,
+        description="quality below which a sketch is explained (default: the model card's, per predicted class)")
+    q_max: float | None = Field(
+        None, gt=0, allow_inf_nan=False,
+        description="quality a cleaned subset must reach to count as rare_hard (default: the model card's)")
+    max_removals: int | None = Field(
+        None, ge=0, description="most strokes removed (default: the model card's; at most attribute_max_removals)")
+
+
+class CleanedSketch(BaseModel):
+    strokes: list[list[list[float]]] = Field(description="the best subset's strokes, in the input's coordinates")
+
+
+class AttributeThresholds(BaseModel):
+    q_tau: float
+    q_max: float
+    max_removals: int
+    min_gain: float = Field(description="a removal counts only if it raises q by more than this")
+
+
+class AttributeResponse(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, protected_namespaces=())
+
+    model: ModelRef
+    verdict: str = Field(description="benign (q >= q_tau), rare_hard (a stroke subset reaches q_max) or malicious")
+    quality: float = Field(description="q of the sketch as sent")
+    class_: str = Field(alias="class", description="predicted class of the sketch as sent")
+    best_quality: float = Field(description="q of the best stroke subset found")
+    best_class: str = Field(description="predicted class of the best subset")
+    removed_strokes: list[int] = Field(description="indices into the input's strokes that were removed")
+    cleaned: CleanedSketch
+    thresholds: AttributeThresholds
+    evaluations: int = Field(description="sketches scored for this answer (the input and every variant tried)")
+    trajectory: list[float] = Field(description="q after each accepted removal")
+    cached: bool = Field(description="true when every evaluation came from the cache")

@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     max_request_points: int = Field(50_000, ge=1, description="points in all sketches of one request, as sent")
     max_abs_coordinate: float = Field(1e9, gt=0.0, description="largest |x|, |y|, |dx| or |dy| accepted")
 
+    # --- attribution (POST /attribute) ---
+    attribute_max_strokes: int = Field(
+        64, ge=1,
+        description="strokes a sketch may have for /attribute (each search step scores one variant per stroke)")
+    attribute_max_removals: int = Field(10, ge=0, description="most strokes one /attribute request may remove")
+
     # --- cache ---
     cache: Literal["auto", "memory", "redis", "off"] = Field(
         "auto", description="auto: Redis when a Redis URL is set, else an in-process LRU")

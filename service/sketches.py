@@ -49,9 +49,8 @@ def check_request(req: ScoreRequest, limits: Limits) -> int:
     return total
 
 
-def to_strokes(sketch: SketchIn, index: int, limits: Limits) -> Sketch:
-    """A validated sketch -> strokes, each (N_i, 2) float64 absolute coordinates."""
-    loc: list[str | int] = ["body", "sketches", index]
+def to_strokes(sketch: SketchIn, loc: list[str | int], limits: Limits) -> Sketch:
+    """A validated sketch (at `loc` in the request, for error messages) -> strokes, each (N_i, 2) float64."""
     if sketch.strokes is not None:
         drawing = sketch.strokes
         if len(drawing) > limits.max_strokes:
@@ -87,4 +86,4 @@ def _check_magnitude(xy: np.ndarray, loc: list[str | int], limits: Limits) -> No
 
 def to_points(sketch: SketchIn, index: int, limits: Limits, cfg: PreprocessConfig) -> np.ndarray:
     """A validated sketch -> (T, 7) float32 model input, 1 <= T <= cfg.max_points."""
-    return sketch_to_points(to_strokes(sketch, index, limits), cfg)
+    return sketch_to_points(to_strokes(sketch, ["body", "sketches", index], limits), cfg)

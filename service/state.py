@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 
+from service.attribution import Attributor
 from service.batcher import Batcher, BatcherConfig
 from service.cache import Cache, make_cache
 from service.engine import Engine
@@ -27,6 +28,7 @@ class ServiceState:
         self.batcher: Batcher | None = None
         self.cache: Cache | None = None
         self.scorer: Scorer | None = None
+        self.attributor: Attributor | None = None
         self.warmed = False
         self.draining = False
 
@@ -46,6 +48,7 @@ class ServiceState:
         await self.batcher.start()
         self.cache = make_cache(s, len(card.classes), self.metrics)
         self.scorer = Scorer(card, self.batcher, self.cache, Limits.from_settings(s), self.metrics)
+        self.attributor = Attributor(self.scorer, s, self.metrics)
         self.metrics.model_info.labels(card.name, card.version, card.sha256, ",".join(engine.providers),
                                        engine.device).set(1)
         self.warmed = True

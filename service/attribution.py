@@ -1,0 +1,79 @@
+"""The attribute operation: POST /attribute = the shared greedy stroke-removal search
+(sketchprep.attribution) run on the service's own scoring path.
+
+Every candidate sketch (the input and each one-stroke-removed variant) is preprocessed like any sketch and
+scored through `Scorer.raw_scores`: the cache first, then one `submit` per search step to the shared
+batcher, so a step's variants are computed as one batch and repeated requests are answered from the cache
+(`cached` is true when every evaluation came from it). Thresholds default to the model card's per-class
+values (by the input's predicted class); a request may override them. Work is bounded by
+`attribute_max_strokes` and `attribute_max_removals`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from service.errors import LimitExceededError
+from service.metrics import Metrics
+from service.schemas import AttributeRequest, AttributeResponse, AttributeThresholds, CleanedSketch
+from service.scoring import Scorer
+from service.settings import Settings
+from service.sketches import to_strokes
+from sketchprep.attribution import Thresholds, attribute
+from sketchprep.preprocess import sketch_to_points
+from sketchprep.strokes import Sketch, strokes_to_drawing
+
+
+class Attributor:
+    def __init__(self, scorer: Scorer, settings: Settings, metrics: Metrics) -> None:
+        self.scorer = scorer
+        self.metrics = metrics
+        self.max_strokes = settings.attribute_max_strokes
+        self.max_removals_limit = settings.attribute_max_removals
+        block = scorer.card.raw["thresholds"]["attribution"]
+        self.default_removals = min(int(block.get("max_removals", 5)), self.max_removals_limit)
+        self.min_gain = float(block.get("min_gain", 0.5))
+        per_class = block.get("per_class", {})
+        glob = Thresholds(float(block["q_tau"]), float(block["q_max"]))
+        self.thresholds = [Thresholds(float(per_class[c]["q_tau"]), float(per_class[c]["q_max"]))
+                           if c in per_class else glob for c in scorer.card.classes]
+
+    async def attribute(self, req: AttributeRequest) -> AttributeResponse:
+        loc: list[str | int] = ["body", "sketch"]
+        strokes = to_strokes(req.sketch, loc, self.scorer.limits)
+        if len(strokes) > self.max_strokes:
+            raise LimitExceededError.at([*loc, "strokes"], f"{len(strokes)} strokes; /attribute accepts at most "
+                                        f"{self.max_strokes}", "too_many_strokes")
+        removals = self.default_removals if req.max_removals is None else req.max_removals
+        if removals > self.max_removals_limit:
+            raise LimitExceededError.at(["body", "max_removals"], f"max_removals={removals}; at most "
+                                        f"{self.max_removals_limit} are allowed", "too_many_removals")
+        all_cached = True
+        cfg = self.scorer.card.preprocess
+
+        async def score(sketches: Sequence[Sketch]) -> list[tuple[float, int]]:
+            nonlocal all_cached
+            points = await asyncio.to_thread(lambda: [sketch_to_points(s, cfg) for s in sketches])  # (T_i, 7)
+            raws, cached = await self.scorer.raw_scores(points)
+            all_cached = all_cached and all(cached)
+            return [(r.q, r.pred) for r in raws]
+
+        def thresholds(class_index: int) -> Thresholds:
+            t = self.thresholds[class_index]
+            return Thresholds(t.q_tau if req.q_tau is None else req.q_tau,
+                              t.q_max if req.q_max is None else req.q_max)
+
+        result = await attribute(strokes, score, thresholds, removals, self.min_gain)
+        self.metrics.attribution_evaluations.inc(result.evaluations)
+        self.metrics.attribution_verdicts.labels(result.verdict).inc()
+        used = thresholds(result.class_index)
+        classes = self.scorer.card.classes
+        return AttributeResponse(
+            model=self.scorer.model_ref, verdict=result.verdict, quality=result.quality,
+            class_=classes[result.class_index], best_quality=result.best_quality,
+            best_class=classes[result.best_class_index], removed_strokes=sorted(result.removed),
+            cleaned=CleanedSketch(strokes=strokes_to_drawing([strokes[i] for i in result.kept])),
+            thresholds=AttributeThresholds(q_tau=used.q_tau, q_max=used.q_max, max_removals=removals,
+                                           min_gain=self.min_gain),
+            evaluations=result.evaluations, trajectory=result.trajectory, cached=all_cached)
