@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from sketchprep.rdp import rdp
+from sketchprep.rdp import rdp_importance
 from sketchprep.strokes import Sketch, point_count
 
 FEATURE_DIM = 7
@@ -57,13 +57,15 @@ def fit_length(strokes: Sketch, max_points: int, rdp_start: float) -> Sketch:
     """Re-simplify a normalised sketch with RDP at growing tolerance until it has <= max_points points."""
     if point_count(strokes) <= max_points:
         return strokes
+    importance = [rdp_importance(s) for s in strokes]  # one RDP pass answers every tolerance
     eps = rdp_start
     while eps < 1.0:
-        simplified = [rdp(s, eps) for s in strokes]
-        if point_count(simplified) <= max_points:
-            return simplified
+        masks = [imp > eps for imp in importance]
+        if sum(int(m.sum()) for m in masks) <= max_points:
+            return [s[m] for s, m in zip(strokes, masks, strict=True)]
         eps *= 1.5
     # More strokes than max_points / 2: keep the first max_points points, in drawing order.
+    simplified = [s[imp > eps / 1.5] for s, imp in zip(strokes, importance, strict=True)]
     kept: Sketch = []
     budget = max_points
     for s in simplified:

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from sketchprep.preprocess import FEATURE_DIM, PreprocessConfig, collate, sketch_to_points
-from sketchprep.rdp import rdp
+from sketchprep.rdp import rdp, rdp_mask
 from sketchprep.strokes import point_count, stroke3_to_strokes, strokes_to_stroke3
 
 CFG = PreprocessConfig()
@@ -98,3 +98,32 @@ def test_stroke3_round_trip(real_sketches):
         assert point_count(back) == point_count(rec.strokes)
         for x, y in zip(back, rec.strokes, strict=True):
             np.testing.assert_allclose(x, y)
+
+
+def reference_rdp(points: np.ndarray, eps: float) -> list[int]:
+    """Textbook recursive RDP (indices kept), an independent reference for sketchprep.rdp."""
+    def rec(a: int, b: int) -> list[int]:
+        if b - a < 2:
+            return [a, b]
+        p, q = points[a], points[b]
+        d = q - p
+        norm = np.hypot(*d)
+        best, best_i = -1.0, a
+        for i in range(a + 1, b):
+            r = points[i] - p
+            dist = np.hypot(*r) if norm == 0 else abs(d[0] * r[1] - d[1] * r[0]) / norm
+            if dist > best:
+                best, best_i = dist, i
+        if best > eps:
+            return rec(a, best_i)[:-1] + rec(best_i, b)
+        return [a, b]
+    return rec(0, len(points) - 1) if len(points) > 1 else [0]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_rdp_matches_the_textbook_recursion_at_every_tolerance(seed):
+    rng = np.random.default_rng(seed)
+    pts = np.cumsum(rng.normal(0, 1, (60, 2)), axis=0)
+    pts[10] = pts[9]  # a zero-length segment
+    for eps in (0.0, 0.05, 0.3, 1.0, 3.0, 100.0):
+        assert np.flatnonzero(rdp_mask(pts, eps)).tolist() == reference_rdp(pts, eps)
