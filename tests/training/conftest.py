@@ -26,6 +26,17 @@ def synthetic_sketch(kind: str, rng: np.random.Generator) -> list[np.ndarray]:
 CLASSES = ["circle", "cross", "zigzag"]
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Tiny models: one thread is faster, and the CI machine's other cores are often busy."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 @pytest.fixture(scope="session")
 def classes() -> list[str]:
     return list(CLASSES)

@@ -2,7 +2,6 @@
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +13,6 @@ from training.data import load_splits
 
 ROOT = Path(__file__).resolve().parents[2]
 MODELS = ROOT / "models"
-DATA = Path(os.environ.get("SKETCHQ_DATA", ROOT.parent / "shared" / "data" / "quickdraw"))
 SHIPPED = ["gacl-cos", "softmax"]
 
 
@@ -34,13 +32,9 @@ def quality_model():
 
 
 @pytest.fixture(scope="module")
-def test_split(quality_model):
-    if not DATA.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"shared data missing at {DATA}")
-        pytest.skip("shared data absent")
+def test_split(quality_model, data_dir):
     card, _ = quality_model  # both shipped models share classes and preprocessing
-    _, sets = load_splits([DATA], card["classes"], PreprocessConfig.from_dict(card["preprocess"]))
+    _, sets = load_splits([data_dir], card["classes"], PreprocessConfig.from_dict(card["preprocess"]))
     return sets["test"]
 
 

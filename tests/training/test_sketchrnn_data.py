@@ -1,12 +1,9 @@
 """Sketch-RNN data: stroke-5 conversion round trip on real sketches, the scorer's split, batches, resume order."""
 
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from sketchprep.formats import read_ndjson
 from training.data import split_of
 from training.sketchrnn.data import (
     EOS_ROW,
@@ -20,20 +17,10 @@ from training.sketchrnn.data import (
     training_batches,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
-DATA = Path(os.environ.get("SKETCHQ_DATA", ROOT.parent / "shared" / "data" / "quickdraw"))
-
 
 @pytest.fixture(scope="module")
-def real_records():
-    if not DATA.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"shared data missing at {DATA} (CI must have it)")
-        pytest.skip(f"shared data not found at {DATA}; set SKETCHQ_DATA")
-    out = []
-    for cat in ("cat", "monkey", "alarm_clock", "triangle"):
-        out.extend(r for _, r in zip(range(60), read_ndjson(DATA / f"{cat}.ndjson.gz"), strict=False))
-    return out
+def real_records(read_real):
+    return read_real(("cat", "monkey", "alarm_clock", "triangle"), 60)
 
 
 def test_stroke5_round_trip_on_real_sketches(real_records):

@@ -17,13 +17,7 @@ from training.sketchrnn.train import TrainConfig, train
 CLASSES = ["circle", "cross", "zigzag"]  # the synthetic_folder fixture's classes
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models: one thread is faster, and the CI machine's other cores are often busy."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def tiny_config(folder, out, **kw) -> TrainConfig:

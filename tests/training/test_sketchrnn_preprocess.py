@@ -1,42 +1,25 @@
 """The differentiable torch twin of the scorer's preprocessing equals sketchprep.preprocess on real sketches."""
 
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from sketchprep.formats import read_ndjson
 from sketchprep.preprocess import PreprocessConfig, collate, sketch_to_points
 from training.sketchrnn.data import pad_batch, stroke5_to_strokes, strokes_to_stroke5
 from training.torch_preprocess import points_to_features, stroke5_to_features, strokes_to_batch
 
-ROOT = Path(__file__).resolve().parents[2]
-DATA = Path(os.environ.get("SKETCHQ_DATA", ROOT.parent / "shared" / "data" / "quickdraw"))
 PRE = PreprocessConfig()
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models: one thread is faster, and the CI machine's other cores are often busy."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
-def real_sketches():
+def real_sketches(read_real):
     """Real sketches that fit max_points (the twin's domain: no RDP re-simplification)."""
-    if not DATA.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"shared data missing at {DATA} (CI must have it)")
-        pytest.skip(f"shared data not found at {DATA}; set SKETCHQ_DATA")
-    out = []
-    for cat in ("cat", "monkey", "alarm_clock", "triangle", "eye", "scorpion"):
-        recs = (r for _, r in zip(range(80), read_ndjson(DATA / f"{cat}.ndjson.gz"), strict=False))
-        out.extend(r.strokes for r in recs if sum(len(s) for s in r.strokes) <= PRE.max_points)
+    recs = read_real(("cat", "monkey", "alarm_clock", "triangle", "eye", "scorpion"), 80)
+    out = [r.strokes for r in recs if sum(len(s) for s in r.strokes) <= PRE.max_points]
     assert len(out) > 300
     return out
 
