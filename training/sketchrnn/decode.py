@@ -20,11 +20,13 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
+from sketchprep.stroke5 import make_noise_numpy
 from training.sketchrnn.model import SketchRNN
+
+__all__ = ["DecodeNoise", "Decoded", "decode", "make_noise", "make_noise_numpy"]
 
 
 class DecodeNoise(NamedTuple):
@@ -50,15 +52,6 @@ def gumbel(shape: tuple[int, ...], generator: torch.Generator | None = None) -> 
 def make_noise(batch: int, steps: int, num_mixtures: int, generator: torch.Generator | None = None) -> DecodeNoise:
     return DecodeNoise(gumbel((batch, steps, num_mixtures), generator), gumbel((batch, steps, 3), generator),
                        torch.randn((batch, steps, 2), generator=generator))
-
-
-def make_noise_numpy(rng: np.random.Generator, batch: int, steps: int, num_mixtures: int) -> dict[str, np.ndarray]:
-    """The same noise for ONNX Runtime callers: {input name: float32 array}."""
-    def g(*shape: int) -> np.ndarray:
-        return (-np.log(-np.log(rng.uniform(1e-9, 1.0 - 1e-9, size=shape)))).astype(np.float32)
-
-    return {"gumbel_pi": g(batch, steps, num_mixtures), "gumbel_pen": g(batch, steps, 3),
-            "normal_xy": rng.standard_normal((batch, steps, 2)).astype(np.float32)}
 
 
 def one_hot_argmax(scores: torch.Tensor) -> torch.Tensor:
