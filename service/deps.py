@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from service.attribution import Attributor
-from service.errors import ShuttingDownError
+from service.enhance import Enhancer
+from service.errors import FeatureUnavailableError, ShuttingDownError
 from service.scoring import Scorer
 from service.state import ServiceState
 
@@ -38,3 +39,16 @@ async def get_attributor(state: StateDep) -> Attributor:
 
 
 AttributorDep = Annotated[Attributor, Depends(get_attributor)]
+
+
+async def get_enhancer(state: StateDep) -> Enhancer:
+    if state.scorer is None:
+        raise ShuttingDownError("the service is not serving (starting or stopped)",
+                                state.settings.retry_after_s)
+    if state.enhancer is None:
+        raise FeatureUnavailableError(f"enhancement model not installed (no Sketch-RNN export in "
+                                      f"{state.settings.enhance_model_dir})", state.settings.retry_after_s)
+    return state.enhancer
+
+
+EnhancerDep = Annotated[Enhancer, Depends(get_enhancer)]

@@ -10,7 +10,8 @@
     ├── UnavailableError              503 + Retry-After: try again later
     │   ├── QueueFullError            the batcher's queue is at max_queue
     │   ├── QueueTimeoutError         the request waited longer than request_timeout_s
-    │   └── ShuttingDownError         the service is draining
+    │   ├── ShuttingDownError         the service is draining
+    │   └── FeatureUnavailableError   an optional model (the /enhance VAE) is not installed
     ├── ModelError                    500: the model itself is at fault
     │   ├── ModelLoadError            bad model folder, card, checksum or execution provider (start-up only)
     │   └── InferenceError            ONNX Runtime failed or produced a non-finite output
@@ -141,6 +142,11 @@ class QueueTimeoutError(UnavailableError):
 class ShuttingDownError(UnavailableError):
     slug = "shutting-down"
     title = "Shutting down"
+
+
+class FeatureUnavailableError(UnavailableError):
+    slug = "feature-unavailable"
+    title = "Feature unavailable"
 
 
 class ModelError(ServiceError):

@@ -58,6 +58,10 @@ class Metrics:
             "sketchq_attribution_verdicts_total", "/attribute answers by verdict", ["verdict"], registry=r)
         for verdict in ("benign", "rare_hard", "malicious"):
             self.attribution_verdicts.labels(verdict)
+        self.enhance_evaluations = Counter(
+            "sketchq_enhance_evaluations_total", "Sketches scored by /enhance searches", registry=r)
+        self.enhance_decodes = Counter(
+            "sketchq_enhance_decodes_total", "Latents decoded by the /enhance VAE", registry=r)
         self.ready = Gauge("sketchq_ready", "1 when /readyz answers 200", registry=r)
         for outcome in ("hit", "miss", "error"):
             self.cache_requests.labels(outcome)

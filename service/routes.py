@@ -1,4 +1,4 @@
-"""HTTP routes: POST /score, POST /attribute, GET /v1/model, /healthz, /readyz, /metrics."""
+"""HTTP routes: POST /score, POST /attribute, POST /enhance, GET /v1/model, /healthz, /readyz, /metrics."""
 
 from __future__ import annotations
 
@@ -9,13 +9,15 @@ from typing import Any, TypeVar
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from service.deps import AttributorDep, ScorerDep, StateDep
+from service.deps import AttributorDep, EnhancerDep, ScorerDep, StateDep
 from service.errors import ClientDisconnectedError, problem
 from service.handlers import ProblemResponse
 from service.metrics import CONTENT_TYPE_LATEST
 from service.schemas import (
     AttributeRequest,
     AttributeResponse,
+    EnhanceRequest,
+    EnhanceResponse,
     Health,
     ModelInfo,
     ModelRef,
@@ -78,6 +80,14 @@ async def score(body: ScoreRequest, request: Request, scorer: ScorerDep) -> Scor
 async def attribute_sketch(body: AttributeRequest, request: Request, attributor: AttributorDep) -> AttributeResponse:
     """Malicious input or rare-and-hard sketch? Greedy stroke removal guided by q (paper Sec. 4.4)."""
     return await unless_disconnected(request, attributor.attribute(body))
+
+
+@router.post("/enhance", response_model=EnhanceResponse, tags=["enhancement"],
+             responses=problem_responses(400, 413, 422, 500, 503))
+async def enhance_sketch(body: EnhanceRequest, request: Request, enhancer: EnhancerDep) -> EnhanceResponse:
+    """A better-drawn version of the sketch: an evolution strategy over a Sketch-RNN VAE's latent space with
+    q as the critic (paper Sec. 3.6, Eq. 20). 503 when no VAE is installed."""
+    return await unless_disconnected(request, enhancer.enhance(body))
 
 
 @router.get("/v1/model", response_model=ModelInfo, tags=["model"], responses=problem_responses(503))

@@ -61,6 +61,23 @@ class Settings(BaseSettings):
         description="strokes a sketch may have for /attribute (each search step scores one variant per stroke)")
     attribute_max_removals: int = Field(10, ge=0, description="most strokes one /attribute request may remove")
 
+    # --- enhancement (POST /enhance) ---
+    enhance_model_dir: Path = Field(
+        Path("models/sketchrnn"),
+        description="folder with the Sketch-RNN VAE export (encoder.onnx, decoder.onnx, sketchrnn_card.json); "
+                    "when absent the service runs and /enhance answers 503")
+    enhance_default_steps: int = Field(10, ge=0, description="search steps of an /enhance request that sets none")
+    enhance_max_steps: int = Field(50, ge=0, description="most search steps one /enhance request may ask for")
+    enhance_population: int = Field(
+        16, ge=1, description="latents decoded and scored per search step when the request sets none")
+    enhance_max_population: int = Field(64, ge=1, description="largest population one /enhance request may ask for")
+    enhance_alpha: float = Field(
+        0.05, ge=0.0, allow_inf_nan=False, description="default weight of the identity term alpha*||z - z0||^2")
+    enhance_max_alpha: float = Field(1000.0, ge=0.0, allow_inf_nan=False, description="largest alpha accepted")
+    enhance_sigma: float = Field(
+        0.5, gt=0.0, allow_inf_nan=False, description="initial step size of the evolution strategy over z")
+    enhance_max_seed: int = Field(2**32 - 1, ge=0, description="largest seed accepted (seeds are 0..this)")
+
     # --- cache ---
     cache: Literal["auto", "memory", "redis", "off"] = Field(
         "auto", description="auto: Redis when a Redis URL is set, else an in-process LRU")
@@ -100,6 +117,10 @@ class Settings(BaseSettings):
         if self.max_queue < self.max_sketches:
             raise ValueError(f"max_queue ({self.max_queue}) must be at least max_sketches ({self.max_sketches}), "
                              "or a full-size request could never be queued")
+        if self.enhance_default_steps > self.enhance_max_steps:
+            raise ValueError("enhance_default_steps must not exceed enhance_max_steps")
+        if self.enhance_population > self.enhance_max_population:
+            raise ValueError("enhance_population must not exceed enhance_max_population")
         return self
 
     @property

@@ -10,11 +10,14 @@ from service.attribution import Attributor
 from service.batcher import Batcher, BatcherConfig
 from service.cache import Cache, make_cache
 from service.engine import Engine
+from service.enhance import Enhancer
 from service.metrics import Metrics
 from service.model import ModelCard
 from service.scoring import Scorer
 from service.settings import Settings
 from service.sketches import Limits
+from service.vae import CARD_FILE as VAE_CARD_FILE
+from service.vae import VaeModel
 
 log = logging.getLogger("service")
 
@@ -29,6 +32,7 @@ class ServiceState:
         self.cache: Cache | None = None
         self.scorer: Scorer | None = None
         self.attributor: Attributor | None = None
+        self.enhancer: Enhancer | None = None  # None: no VAE installed (/enhance answers 503)
         self.warmed = False
         self.draining = False
 
@@ -49,6 +53,12 @@ class ServiceState:
         self.cache = make_cache(s, len(card.classes), self.metrics)
         self.scorer = Scorer(card, self.batcher, self.cache, Limits.from_settings(s), self.metrics)
         self.attributor = Attributor(self.scorer, s, self.metrics)
+        if (s.enhance_model_dir / VAE_CARD_FILE).exists():
+            vae = await asyncio.to_thread(VaeModel.load, s.enhance_model_dir, max(1, s.intra_op_threads))
+            self.enhancer = Enhancer(self.scorer, vae, s, self.metrics)
+            log.info("enhancement VAE loaded from %s", s.enhance_model_dir)
+        else:
+            log.info("no enhancement VAE in %s: /enhance answers 503", s.enhance_model_dir)
         self.metrics.model_info.labels(card.name, card.version, card.sha256, ",".join(engine.providers),
                                        engine.device).set(1)
         self.warmed = True

@@ -1,0 +1,132 @@
+"""POST /enhance on a real server with a tiny, untrained Sketch-RNN export built here: answer shape,
+determinism for a seed, best-so-far (never below z0's decode), bounds on steps/population, bad input, and
+503 when no VAE is installed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+from svc_support import ServerProc, is_problem, metric, metrics_text
+
+torch = pytest.importorskip("torch")
+
+from service.vae import VaeModel  # noqa: E402
+from sketchprep.strokes import strokes_from_drawing, strokes_to_drawing  # noqa: E402
+
+LIMITS = {"enhance_default_steps": 2, "enhance_max_steps": 4, "enhance_population": 4,
+          "enhance_max_population": 6, "enhance_max_seed": 1000}
+
+
+@pytest.fixture(scope="module")
+def vae_dir(tmp_path_factory: pytest.TempPathFactory, card: dict[str, Any]) -> Path:
+    from training.sketchrnn.export import export_model
+    from training.sketchrnn.model import build_model
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        torch.manual_seed(0)
+        model = build_model("tiny", len(card["classes"]), 127, 20.0).eval()
+        model.fc_out.bias.data[-3:] = torch.tensor([1.0, 0.6, 0.2])  # decodes of a few strokes, varied lengths
+        out = tmp_path_factory.mktemp("sketchrnn_tiny")
+        export_model(model, list(card["classes"]), out, steps=24)
+    finally:
+        torch.set_num_threads(threads)
+    return out
+
+
+@pytest.fixture(scope="module")
+def enhance_server(model_path: Path, vae_dir: Path) -> Iterator[ServerProc]:
+    srv = ServerProc(model_dir=model_path, enhance_model_dir=vae_dir, cache="memory", max_wait_ms=2, **LIMITS)
+    yield srv
+    srv.stop()
+
+
+def post(srv: ServerProc, body: dict[str, Any]) -> httpx.Response:
+    return httpx.post(f"{srv.url}/enhance", json=body, timeout=60)
+
+
+def test_answer_shape_determinism_and_cache(enhance_server: ServerProc, sketches: list[dict[str, Any]]) -> None:
+    sketch = {"strokes": sketches[0]["strokes"]}
+    r = post(enhance_server, {"sketch": sketch, "seed": 7, "steps": 3})
+    assert r.status_code == 200, r.text
+    a = r.json()
+    assert set(a) >= {"class", "original_quality", "enhanced", "enhanced_quality", "distance", "trajectory",
+                      "evaluations", "cached"}
+    assert a["steps"] == 3 and a["population"] == LIMITS["enhance_population"] and a["seed"] == 7
+    assert [p["step"] for p in a["trajectory"]] == [0, 1, 2, 3]
+    assert a["evaluations"] == 2 + 3 * LIMITS["enhance_population"]
+    assert a["cached"] is False and a["distance"] >= 0.0
+    drawing = a["enhanced"]["strokes"]
+    assert drawing and all(len(s) == 2 and len(s[0]) == len(s[1]) >= 1 for s in drawing)
+    xy = np.concatenate([np.array(s).T for s in drawing])
+    assert xy.min() >= -0.01 and xy.max() <= 255.01  # the 0..255 pixel frame
+    # the default class is the scorer's predicted class of the sketch
+    scored = httpx.post(f"{enhance_server.url}/score", json={"sketches": [sketch]}, timeout=30).json()
+    assert a["class"] == scored["results"][0]["class"]
+    assert a["original_quality"] == pytest.approx(scored["results"][0]["quality"], rel=1e-5)
+    # same seed: the same answer (now every evaluation is a cache hit); another seed: another search
+    b = post(enhance_server, {"sketch": sketch, "seed": 7, "steps": 3}).json()
+    assert b["cached"] is True
+    assert {**a, "cached": None} == {**b, "cached": None}
+    c = post(enhance_server, {"sketch": sketch, "seed": 8, "steps": 3}).json()
+    assert c["trajectory"][0] == a["trajectory"][0]  # z0's decode does not depend on the seed
+    text = metrics_text(enhance_server.url)
+    assert metric(text, "sketchq_enhance_evaluations_total") >= 3 * a["evaluations"]
+
+
+def test_best_so_far_is_never_below_z0s_decode(enhance_server: ServerProc, vae_dir: Path,
+                                               sketches: list[dict[str, Any]], card: dict[str, Any]) -> None:
+    vae = VaeModel.load(vae_dir)
+    for sketch in sketches[20:23]:
+        cls = sketch["label"]
+        a = post(enhance_server, {"sketch": {"strokes": sketch["strokes"]}, "class": cls, "steps": 4,
+                                  "population": 6, "alpha": 0.01, "seed": 1}).json()
+        assert a["class"] == cls
+        qs = [p["quality"] for p in a["trajectory"]]
+        assert qs == sorted(qs) and a["enhanced_quality"] == qs[-1]
+        # z0's decode, computed here with the same ONNX files and scored by /score
+        z0 = vae.encode(vae.to_frame(strokes_from_drawing(sketch["strokes"])))
+        (start,) = vae.decode_greedy(z0[None, :], card["classes"].index(cls))
+        q0 = httpx.post(f"{enhance_server.url}/score", json={"sketches": [{"strokes": strokes_to_drawing(start)}]},
+                        timeout=30).json()["results"][0]["quality"]
+        assert qs[0] == pytest.approx(q0, rel=1e-4, abs=1e-4)
+        assert a["enhanced_quality"] >= q0 - 1e-4
+
+
+@pytest.mark.parametrize("extra, field", [({"steps": 5}, "steps"), ({"population": 7}, "population"),
+                                          ({"seed": 1001}, "seed")])
+def test_limits_are_422(enhance_server: ServerProc, sketches: list[dict[str, Any]], extra: dict[str, int],
+                        field: str) -> None:
+    body = is_problem(post(enhance_server, {"sketch": {"strokes": sketches[0]["strokes"]}, **extra}), 422)
+    assert body["errors"][0]["loc"] == ["body", field]
+
+
+@pytest.mark.parametrize("body", [
+    {},
+    {"sketch": {"strokes": []}},
+    {"sketch": {"strokes": [[[0, 1], [0]]]}},
+    {"sketch": {"strokes": [[[0, 1], [0, 1]]]}, "steps": -1},
+    {"sketch": {"strokes": [[[0, 1], [0, 1]]]}, "alpha": -0.5},
+    {"sketch": {"strokes": [[[0, 1], [0, 1]]]}, "seed": "x"},
+])
+def test_bad_input_is_problem_json(enhance_server: ServerProc, body: dict[str, Any]) -> None:
+    is_problem(post(enhance_server, body), 422)
+
+
+def test_unknown_class_lists_the_classes(enhance_server: ServerProc, card: dict[str, Any]) -> None:
+    r = post(enhance_server, {"sketch": {"strokes": [[[0, 10, 20], [0, 10, 0]]]}, "class": "spaceship"})
+    body = is_problem(r, 422)
+    assert body["known_classes"] == card["classes"]
+
+
+def test_without_the_model_dir_503(server: ServerProc) -> None:
+    r = httpx.post(f"{server.url}/enhance", json={"sketch": {"strokes": [[[0, 10], [0, 10]]]}}, timeout=30)
+    body = is_problem(r, 503)
+    assert "enhancement model not installed" in body["detail"]
+    assert httpx.get(f"{server.url}/readyz", timeout=5).status_code == 200
