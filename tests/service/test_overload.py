@@ -71,8 +71,9 @@ def test_a_client_that_leaves_is_dropped_from_the_queue(slow_server: ServerProc,
 def test_costly_sketches_do_not_stall_the_server(server: ServerProc) -> None:
     """Simplifying long noisy sketches is slow; it happens off the event loop, so probes still answer."""
     rng = random.Random(0)
-    noisy = [{"strokes": [[[rng.uniform(0, 255) for _ in range(1000)], [rng.uniform(0, 255) for _ in range(1000)]]]}
-             for _ in range(6)]
+    # 20 x 1000 random integer points: the request point limit, and under the body limit
+    noisy = [{"strokes": [[[rng.randint(0, 255) for _ in range(1000)], [rng.randint(0, 255) for _ in range(1000)]]]}
+             for _ in range(20)]
     holder: list[httpx.Response] = []
     start = time.perf_counter()
     big = threading.Thread(target=lambda: holder.append(post(server.url, noisy)))
