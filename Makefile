@@ -40,4 +40,8 @@ train-shipped: $(PY)
 
 ## Rebuild docs/results (tables and figures) from the evaluated runs
 report: $(PY)
-	$(PY) -m training.report --runs runs/softmax runs/gacl-cos runs/gacl-cos-e3 runs/gacl-cos-e3-nobin --baseline softmax --out docs/results
+	$(PY) -m training.report --runs runs/softmax runs/gacl-cos runs/gacl-cos-e6 runs/gacl-cos-e3 runs/gacl-cos-e3-nobin --baseline softmax --out docs/results
+
+## Regenerate openapi.yaml from the app
+openapi: $(PY)
+	$(PY) -m service.openapi
