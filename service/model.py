@@ -8,7 +8,6 @@ label check (suspect when q >= q_min and the angle to the claimed class > theta_
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from service.errors import InferenceError, ModelLoadError
+from sketchprep.files import sha256_file as file_sha256
 from sketchprep.preprocess import PreprocessConfig
 
 CARD_FILE = "model_card.json"
@@ -43,12 +43,6 @@ class Interpretation:
     label_suspect: bool | None
 
 
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 @dataclass(frozen=True)

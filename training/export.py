@@ -6,13 +6,13 @@ magnitude), cos (B, C) float32 (cosine to each class centre) and pred (B,) int64
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from sketchprep.files import sha256_file
 from sketchprep.preprocess import PreprocessConfig, collate
 from training.card import build_model_card
 from training.model.network import ExportWrapper, SketchQualityNet
@@ -44,12 +44,6 @@ def export_onnx(net: SketchQualityNet, path: Path, max_points: int) -> None:
     )
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def export_checkpoint(checkpoint: str, data: list[str], out_dir: str, name: str, version: str,

@@ -22,13 +22,13 @@ legacy exporter reliably and ONNX Runtime runs it as one static graph.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from sketchprep.files import sha256_file
 from training.sketchrnn.decode import DecodeNoise, decode, make_noise
 from training.sketchrnn.model import SketchRNN, load_model
 
@@ -100,8 +100,6 @@ def export_decoder(model: SketchRNN, path: Path, steps: int) -> None:
     )
 
 
-def sha256_file(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def export_model(model: SketchRNN, classes: list[str], out_dir: str | Path, steps: int | None = None,
