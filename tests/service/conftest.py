@@ -8,11 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from svc_support import ServerProc, data_dir, load_sketches, model_dir
-
-# Limits of the shared test server, small so the bad-input bodies stay small.
-SERVER_LIMITS = {"max_input_points": 1000, "max_request_points": 20_000, "max_strokes": 64,
-                 "max_body_bytes": 256 * 1024, "max_sketches": 256, "attribute_max_strokes": 40}
+from svc_support import SERVER_LIMITS, ServerProc, data_dir, load_sketches, model_dir
 
 
 @pytest.fixture(scope="session")

@@ -24,6 +24,10 @@ REPO = Path(__file__).resolve().parents[2]
 SHIPPED_MODEL = REPO / "models" / "gacl-cos"
 DEV_MODEL = Path("/tmp/dev-model")
 
+# Limits of the shared test server, small so the bad-input bodies stay small.
+SERVER_LIMITS = {"max_input_points": 1000, "max_request_points": 20_000, "max_strokes": 64,
+                 "max_body_bytes": 256 * 1024, "max_sketches": 256, "attribute_max_strokes": 40}
+
 
 def model_dir() -> Path | None:
     """The shipped model when it is there, else the development model (tests never assume which)."""

@@ -7,8 +7,7 @@ import socket
 
 import httpx
 import pytest
-from conftest import SERVER_LIMITS
-from svc_support import ServerProc, is_problem
+from svc_support import SERVER_LIMITS, ServerProc, is_problem
 
 OK_STROKE = [[0, 10, 20], [0, 5, 0]]
 
