@@ -8,9 +8,10 @@ step draws `population` latents around the current mean with a per-dimension ste
 one batch and scores them as one batch through `Scorer.raw_scores` (the cache, then one `submit` to the
 shared batcher); the mean moves to the log-weighted mean of the best quarter, and each step size moves a
 fifth of the way toward the spread of that quarter. The answer is the best-so-far decode, which starts as
-z0's own decode, so its q is never below q(D(z0)). Noise comes from numpy's Generator seeded by `seed`:
-a request is deterministic. Work is bounded by enhance_max_steps and enhance_max_population; one request
-scores at most 2 + steps * population sketches.
+z0's own decode, so its q is never below q(D(z0)). It is returned in the input's coordinates (same
+longest side, same bounding-box centre), so a client can overlay it on the drawing. Noise comes from
+numpy's Generator seeded by `seed`: a request is deterministic. Work is bounded by enhance_max_steps and
+enhance_max_population; one request scores at most 2 + steps * population sketches.
 """
 
 from __future__ import annotations
@@ -26,9 +27,9 @@ from service.schemas import EnhancedSketch, EnhanceRequest, EnhanceResponse, Tra
 from service.scoring import Scorer
 from service.settings import Settings
 from service.sketches import to_strokes
-from service.vae import FRAME, VaeModel, chamfer
+from service.vae import VaeModel, chamfer
 from sketchprep.formats import canonical_category
-from sketchprep.preprocess import normalise, sketch_to_points
+from sketchprep.preprocess import place_like, sketch_to_points
 from sketchprep.strokes import Sketch, strokes_to_drawing
 
 SIGMA_LEARNING_RATE = 0.2  # how far each step size moves toward the elites' spread per step
@@ -134,7 +135,7 @@ class Enhancer:
 
         self.metrics.enhance_evaluations.inc(evaluations)
         self.metrics.enhance_decodes.inc(decodes)
-        out = [s * FRAME for s in normalise(best_sketch)]
+        out = place_like(best_sketch, strokes)  # in the input's own coordinates, centred on it
         return EnhanceResponse(
             model=self.scorer.model_ref, class_=vae.classes[class_index], original_quality=float(q_in),
             enhanced=EnhancedSketch(strokes=strokes_to_drawing(out, decimals=2)), enhanced_quality=best_q,

@@ -195,7 +195,8 @@ class EnhanceRequest(BaseModel):
 
 class EnhancedSketch(BaseModel):
     strokes: list[list[list[float]]] = Field(
-        description="the enhanced sketch as a Quick, Draw! drawing in the 0..255 pixel frame")
+        description="the enhanced sketch as a Quick, Draw! drawing in the input's coordinates: the same "
+                    "bounding-box centre and longest side as the input sketch")
 
 
 class TrajectoryPoint(BaseModel):

@@ -53,6 +53,19 @@ def normalise(strokes: Sketch) -> Sketch:
     return [(s - lo) / scale for s in strokes]
 
 
+def place_like(strokes: Sketch, like: Sketch) -> Sketch:
+    """`strokes` moved and uniformly scaled into `like`'s coordinates: the same longest side, the same
+    bounding-box centre (aspect ratio kept). A zero-extent `like` gets a point at its position."""
+    ref = np.concatenate(like, axis=0)  # (N, 2)
+    lo, hi = ref.min(axis=0), ref.max(axis=0)
+    unit = normalise(strokes)  # top-left 0, longest side 1
+    xy = np.concatenate(unit, axis=0)
+    half = (xy.max(axis=0) + xy.min(axis=0)) / 2.0  # centre of the unit box, (2,)
+    extent = float((hi - lo).max())
+    centre = (lo + hi) / 2.0
+    return [(s - half) * extent + centre for s in unit]
+
+
 def fit_length(strokes: Sketch, max_points: int, rdp_start: float) -> Sketch:
     """Re-simplify a normalised sketch with RDP at growing tolerance until it has <= max_points points."""
     if point_count(strokes) <= max_points:

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from sketchprep.preprocess import FEATURE_DIM, PreprocessConfig, collate, sketch_to_points
+from sketchprep.preprocess import FEATURE_DIM, PreprocessConfig, collate, place_like, sketch_to_points
 from sketchprep.rdp import rdp, rdp_mask
 from sketchprep.strokes import point_count, stroke3_to_strokes, strokes_to_stroke3
 
@@ -127,3 +127,17 @@ def test_rdp_matches_the_textbook_recursion_at_every_tolerance(seed):
     pts[10] = pts[9]  # a zero-length segment
     for eps in (0.0, 0.05, 0.3, 1.0, 3.0, 100.0):
         assert np.flatnonzero(rdp_mask(pts, eps)).tolist() == reference_rdp(pts, eps)
+
+
+def test_place_like_matches_the_reference_box_and_keeps_the_shape() -> None:
+    shape = [np.array([[0.0, 0.0], [2.0, 1.0]]), np.array([[1.0, 0.0], [1.0, 0.5]])]  # 2 x 1 box
+    like = [np.array([[100.0, 40.0], [100.0, 340.0], [160.0, 200.0]])]  # 60 x 300 box, centre (130, 190)
+    out = place_like(shape, like)
+    xy = np.concatenate(out)
+    lo, hi = xy.min(0), xy.max(0)
+    assert float((hi - lo).max()) == pytest.approx(300.0)  # the longest side of `like`
+    assert np.allclose((lo + hi) / 2, [130.0, 190.0])
+    assert np.allclose(hi - lo, [300.0, 150.0])  # aspect ratio of `shape` kept (2:1)
+    assert np.allclose(out[1] - out[0][0], (shape[1] - shape[0][0]) * 150.0)  # uniform scale, strokes kept
+    point = place_like(shape, [np.array([[5.0, 7.0]])])  # zero-extent reference: everything at its position
+    assert np.allclose(np.concatenate(point), [5.0, 7.0])
