@@ -64,7 +64,7 @@ class VaeModel:
 
     def to_frame(self, strokes: Sketch) -> Sketch:
         """Any coordinates -> the VAE's pixel frame, simplified to at most max_seq_len + 1 points."""
-        return [s * FRAME for s in fit_length(normalise(strokes), self.max_seq_len + 1, RDP_START)]
+        return to_vae_frame(strokes, self.max_seq_len)
 
     def encode(self, strokes: Sketch) -> np.ndarray:
         """One sketch in the VAE's frame -> z0 = the encoder's mean, (Z,) float32."""
@@ -87,6 +87,12 @@ class VaeModel:
                  "normal_xy": np.zeros((b, t, 2), dtype=np.float32)}
         rows, lengths = self.decoder.run(None, feeds)
         return [stroke5_to_strokes(r, int(n)) for r, n in zip(rows, lengths, strict=True)]
+
+
+def to_vae_frame(strokes: Sketch, max_seq_len: int) -> Sketch:
+    """Any coordinates -> a Sketch-RNN's pixel frame (top-left at 0, longest side 255), RDP-simplified to at
+    most max_seq_len + 1 points: the input of the service's encoder and of the torch reference alike."""
+    return [s * FRAME for s in fit_length(normalise(strokes), max_seq_len + 1, RDP_START)]
 
 
 def chamfer(a: Sketch, b: Sketch) -> float:
