@@ -16,6 +16,7 @@ from svc_support import ServerProc, is_problem, metric, metrics_text
 torch = pytest.importorskip("torch")
 
 from service.vae import VaeModel  # noqa: E402
+from sketchprep.formats import read_records  # noqa: E402
 from sketchprep.strokes import strokes_from_drawing, strokes_to_drawing  # noqa: E402
 
 LIMITS = {"enhance_default_steps": 2, "enhance_max_steps": 4, "enhance_population": 4,
@@ -146,3 +147,43 @@ def test_without_the_model_dir_503(server: ServerProc) -> None:
     body = is_problem(r, 503)
     assert "enhancement model not installed" in body["detail"]
     assert httpx.get(f"{server.url}/readyz", timeout=5).status_code == 200
+
+
+def test_evaluation_script_runs_both_paths(enhance_server: ServerProc, tmp_path: Path, data_dir: Path,
+                                           card: dict[str, Any]) -> None:
+    """scripts/eval_enhance.py end to end on one sketch per class: the service over HTTP and the torch
+    reference (a tiny untrained VAE checkpoint, the shipped scorer's torch weights); the numbers it writes
+    must be the ones the server answers."""
+    import json
+    import subprocess
+    import sys
+
+    from training.sketchrnn.model import build_model
+
+    torch.manual_seed(0)
+    model = build_model("tiny", len(card["classes"]), 127, 20.0).eval()
+    ck = tmp_path / "vae.pt"
+    torch.save({"model": model.state_dict(), "model_config": model.cfg.to_dict(), "classes": card["classes"]}, ck)
+    root = Path(__file__).resolve().parents[2]
+    out = tmp_path / "enhance.json"
+    run = subprocess.run([sys.executable, str(root / "scripts/eval_enhance.py"), "--server", enhance_server.url,
+                          "--data", str(data_dir), "--vae-checkpoint", str(ck),
+                          "--scorer-checkpoint", str(root / "checkpoints/gacl-cos/model.pt"),
+                          "--per-class", "1", "--ref-steps", "1", "--ref-batch", "32", "--out", str(out),
+                          "--figure", str(tmp_path / "pairs.png"), "--figure-rows", "2"],
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    res = json.loads(out.read_text())
+    assert res["sketches"] == len(card["classes"]) and res["split"] == "test"
+    first = res["per_sketch"][0]
+    # the service's q_in for that sketch is what /score answers for it
+    rec = next(r for r in read_records([data_dir], [first["category"]]) if r.key_id == first["key_id"])
+    body = {"sketches": [{"strokes": strokes_to_drawing(rec.strokes)}]}
+    scored = httpx.post(f"{enhance_server.url}/score", json=body, timeout=30).json()["results"][0]["quality"]
+    assert first["q_in"] == pytest.approx(scored, rel=1e-5)
+    for path in ("service", "torch_reference"):
+        s = res[path]
+        assert s["n"] == res["sketches"] and 0.0 <= s["fraction_improved"] <= 1.0 and s["mean_distance"] >= 0.0
+    assert res["service"]["fraction_improved"] == pytest.approx(
+        np.mean([p["q_service"] > p["q_in"] for p in res["per_sketch"]]))
+    assert (tmp_path / "pairs.png").stat().st_size > 1000
