@@ -8,9 +8,12 @@ label check (suspect when q >= q_min and the angle to the claimed class > theta_
 
 from __future__ import annotations
 
+import bisect
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -31,8 +34,7 @@ class RawScore(NamedTuple):
     pred: int
 
 
-@dataclass(frozen=True)
-class Interpretation:
+class Interpretation(NamedTuple):
     quality: float
     quality_percentile: float
     class_index: int
@@ -43,6 +45,14 @@ class Interpretation:
     label_suspect: bool | None
 
 
+def _interp(x: float, xp: list[float], fp: list[float]) -> float:
+    """np.interp(x, xp, fp) for one x and a non-decreasing xp: linear between neighbours, clamped at the ends."""
+    j = bisect.bisect_right(xp, x) - 1
+    if j < 0:
+        return fp[0]
+    if j >= len(xp) - 1:
+        return fp[-1]
+    return fp[j] + (fp[j + 1] - fp[j]) / (xp[j + 1] - xp[j]) * (x - xp[j])
 
 
 @dataclass(frozen=True)
@@ -92,40 +102,38 @@ class ModelCard:
     def class_index(self) -> dict[str, int]:
         return {c: i for i, c in enumerate(self.classes)}
 
+    @cached_property
+    def _lookup(self) -> tuple[list[list[float]], list[float]]:
+        """Per-class percentile tables and the levels as Python lists (for the per-sketch interpretation)."""
+        return self.tables.tolist(), self.levels.tolist()
+
     def interpret(self, raw: RawScore, top_k: int, label_index: int | None) -> Interpretation:
-        return self.interpret_many([raw], top_k, [label_index])[0]
+        """One sketch's outputs -> the API's numbers, in plain Python floats (C is small: this is cheaper
+        than numpy per call and depends on nothing but this sketch, so batching cannot change it)."""
+        cos = raw.cos.tolist() if isinstance(raw.cos, np.ndarray) else list(raw.cos)
+        q, pred, c = float(raw.q), int(raw.pred), len(cos)
+        if not (math.isfinite(q) and all(map(math.isfinite, cos)) and 0 <= pred < c):
+            raise InferenceError("the model produced a non-finite or out-of-range output")
+        scale = self.probability_scale
+        logits = [scale * x for x in cos]
+        top = max(logits)
+        e = [math.exp(x - top) for x in logits]
+        total = sum(e)
+        probs = [x / total for x in e]
+        order = sorted(range(c), key=probs.__getitem__, reverse=True)[:top_k]  # stable: ties keep index order
+        tables, levels = self._lookup
+        label_theta = suspect = None
+        if label_index is not None:
+            label_theta = math.acos(min(1.0, max(-1.0, cos[label_index])))
+            suspect = q >= self.q_min and label_theta > self.theta_suspect
+        return Interpretation(
+            quality=q, quality_percentile=_interp(q, tables[pred], levels) / 100.0, class_index=pred,
+            confidence=probs[pred], top_k=[(j, probs[j]) for j in order],
+            theta=math.acos(min(1.0, max(-1.0, cos[pred]))), label_theta=label_theta, label_suspect=suspect)
 
     def interpret_many(self, raws: Sequence[RawScore], top_k: int,
                        label_indices: Sequence[int | None]) -> list[Interpretation]:
-        """Vectorised over the N sketches of a request."""
-        q = np.array([r.q for r in raws], dtype=np.float64)  # (N,)
-        cos = np.stack([r.cos for r in raws]).astype(np.float64)  # (N, C)
-        pred = np.array([r.pred for r in raws], dtype=np.int64)  # (N,)
-        n, c = cos.shape
-        if not (np.isfinite(q).all() and np.isfinite(cos).all() and ((pred >= 0) & (pred < c)).all()):
-            raise InferenceError("the model produced a non-finite or out-of-range output")
-        logits = self.probability_scale * cos
-        e = np.exp(logits - logits.max(axis=1, keepdims=True))
-        probs = e / e.sum(axis=1, keepdims=True)  # (N, C)
-        k = min(top_k, c)
-        order = np.argsort(-probs, axis=1, kind="stable")[:, :k]  # (N, k)
-        rows = np.arange(n)
-        angles = np.arccos(np.clip(cos, -1.0, 1.0))  # (N, C)
-        # Percentile: each sketch's q in its predicted class's table.
-        pct = np.array([np.interp(q[i], self.tables[pred[i]], self.levels) for i in range(n)]) / 100.0
-        confidence = probs[rows, pred]
-        out = []
-        for i in range(n):
-            label = label_indices[i]
-            label_theta = suspect = None
-            if label is not None:
-                label_theta = float(angles[i, label])
-                suspect = bool(q[i] >= self.q_min and label_theta > self.theta_suspect)
-            out.append(Interpretation(
-                quality=float(q[i]), quality_percentile=float(pct[i]), class_index=int(pred[i]),
-                confidence=float(confidence[i]), top_k=[(int(j), float(probs[i, j])) for j in order[i]],
-                theta=float(angles[i, pred[i]]), label_theta=label_theta, label_suspect=suspect))
-        return out
+        return [self.interpret(r, top_k, label) for r, label in zip(raws, label_indices, strict=True)]
 
     def public(self) -> dict[str, Any]:
         """What GET /v1/model shows."""
