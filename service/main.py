@@ -9,8 +9,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
 
 from service import __version__, handlers, routes
+from service.fastpath import ScoreFastPath
 from service.metrics import Metrics
 from service.middleware import BodyLimitMiddleware, RequestMetricsMiddleware
 from service.openapi import build_openapi
@@ -34,10 +36,22 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await state.stop()
 
 
+class ServiceApp(FastAPI):
+    """FastAPI with POST /score's fast path (service.fastpath) in front: everything else, and every /score
+    request the fast path does not answer, goes through FastAPI as usual."""
+
+    _fast: ScoreFastPath | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._fast is None:
+            self._fast = ScoreFastPath(super().__call__, self.state.service)
+        await self._fast(scope, receive, send)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     metrics = Metrics()
-    app = FastAPI(title="sketchq scoring service", version=__version__, description=DESCRIPTION, lifespan=lifespan,
+    app = ServiceApp(title="sketchq scoring service", version=__version__, description=DESCRIPTION, lifespan=lifespan,
                   generate_unique_id_function=lambda route: route.name)  # operationIds: score, readyz, ...
     app.state.service = ServiceState(settings, metrics)
     handlers.register(app)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
@@ -10,7 +9,8 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from service.deps import AttributorDep, EnhancerDep, ScorerDep, StateDep
-from service.errors import ClientDisconnectedError, problem
+from service.disconnect import watch_disconnect
+from service.errors import problem
 from service.handlers import ProblemResponse
 from service.metrics import CONTENT_TYPE_LATEST
 from service.schemas import (
@@ -38,41 +38,16 @@ def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 async def unless_disconnected(request: Request, work: Awaitable[T]) -> T:
-    """Await `work` in this task, cancelling it (its queued sketches are dropped) if the client disconnects.
-
-    The body has been read, so the next ASGI message is http.disconnect (or the end of the response): one
-    watcher task waits for it and cancels this task when the client has gone.
-    """
-    current = asyncio.current_task()
-    assert current is not None
-    gone = False
-
-    def on_message(watcher: asyncio.Task[Any]) -> None:
-        nonlocal gone
-        if not watcher.cancelled() and watcher.exception() is None and \
-                watcher.result().get("type") == "http.disconnect":
-            gone = True
-            current.cancel()
-
-    watcher = asyncio.ensure_future(request.receive())
-    watcher.add_done_callback(on_message)
-    try:
-        return await work
-    except asyncio.CancelledError:
-        if gone:
-            current.uncancel()
-            raise ClientDisconnectedError("the client closed the connection before the answer was ready") from None
-        raise
-    finally:
-        watcher.remove_done_callback(on_message)
-        watcher.cancel()
+    """Await `work`, cancelling it (its queued sketches are dropped) if the client disconnects."""
+    return await watch_disconnect(request.receive, work)
 
 
 @router.post("/score", response_model=ScoreResponse, tags=["scoring"],
              responses=problem_responses(400, 413, 422, 500, 503))
-async def score(body: ScoreRequest, request: Request, scorer: ScorerDep) -> ScoreResponse:
+async def score(body: ScoreRequest, request: Request, scorer: ScorerDep) -> Response:
     """Score 1 to max_sketches sketches: quality, its percentile, class probabilities, and a label check."""
-    return await unless_disconnected(request, scorer.score(body))
+    # Usually answered by service.fastpath before FastAPI routes it; this is the same answer.
+    return Response(await unless_disconnected(request, scorer.score_json(body)), media_type="application/json")
 
 
 @router.post("/attribute", response_model=AttributeResponse, tags=["attribution"],

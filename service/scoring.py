@@ -7,6 +7,7 @@ a request go to the batcher together, in one `submit`, and are written back to t
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Sequence
 
 import numpy as np
@@ -16,11 +17,12 @@ from service.cache import Cache, NoCache, cache_key
 from service.errors import UnknownLabelError
 from service.metrics import Metrics
 from service.model import ModelCard, RawScore
-from service.schemas import ClassProbability, LabelCheck, ModelRef, ScoreRequest, ScoreResponse, ScoreResult
+from service.schemas import ModelRef, ScoreRequest
 from service.sketches import Limits, check_request, to_points
 from sketchprep.formats import canonical_category
 
 OP = "score"
+_dumps = json.JSONEncoder(allow_nan=False, separators=(",", ":")).encode  # ASCII output: encode() cannot fail
 YIELD_EVERY = 16  # sketches preprocessed between two yields to the event loop
 INLINE_POINTS = 4_000  # requests with more input points are preprocessed in a thread
 
@@ -34,6 +36,7 @@ class Scorer:
         self.metrics = metrics
         self.model_ref = ModelRef(name=card.name, version=card.version, sha256=card.sha256)
         self._class_index = card.class_index
+        self._model_json = _dumps(self.model_ref.model_dump()).encode()
 
     def label_indices(self, req: ScoreRequest) -> list[int | None]:
         out: list[int | None] = []
@@ -80,21 +83,20 @@ class Scorer:
             points.append(to_points(sketch, i, self.limits, cfg))
         return points
 
-    async def score(self, req: ScoreRequest) -> ScoreResponse:
+    async def score_json(self, req: ScoreRequest) -> bytes:
+        """The answer to POST /score as JSON bytes (the ScoreResponse schema), built without model objects."""
         n_points = check_request(req, self.limits)
         labels = self.label_indices(req)
         points = await self._prepare_async(req, n_points)
         raws, cached = await self.raw_scores(points)
         classes = self.card.classes
         results = []
-        interpreted = self.card.interpret_many(raws, req.top_k, labels)
-        for sketch, r, label, was_cached in zip(req.sketches, interpreted, labels, cached, strict=True):
-            check = None
-            if label is not None:
-                assert sketch.label is not None and r.label_theta is not None and r.label_suspect is not None
-                check = LabelCheck(label=sketch.label, theta=r.label_theta, suspect=r.label_suspect)
-            results.append(ScoreResult(
-                quality=r.quality, quality_percentile=r.quality_percentile, class_=classes[r.class_index],
-                confidence=r.confidence, theta=r.theta, label_check=check, cached=was_cached,
-                top_k=[ClassProbability(class_=classes[c], probability=p) for c, p in r.top_k]))
-        return ScoreResponse(model=self.model_ref, results=results)
+        for sketch, raw, label, was_cached in zip(req.sketches, raws, labels, cached, strict=True):
+            r = self.card.interpret(raw, req.top_k, label)
+            check = None if label is None else {"label": sketch.label, "theta": r.label_theta,
+                                                "suspect": r.label_suspect}
+            results.append({
+                "quality": r.quality, "quality_percentile": r.quality_percentile, "class": classes[r.class_index],
+                "confidence": r.confidence, "top_k": [{"class": classes[c], "probability": p} for c, p in r.top_k],
+                "theta": r.theta, "label_check": check, "cached": was_cached})
+        return b'{"model":%s,"results":%s}' % (self._model_json, _dumps(results).encode())
