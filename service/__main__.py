@@ -18,6 +18,7 @@ from types import FrameType
 
 import uvicorn
 
+from service.http import CoalescingHttpToolsProtocol
 from service.main import create_app
 from service.settings import Settings
 from service.state import ServiceState
@@ -61,7 +62,8 @@ def main() -> None:
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app(settings)
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level=settings.log_level,
-                            access_log=False, timeout_graceful_shutdown=int(settings.request_timeout_s) + 1)
+                            access_log=False, timeout_graceful_shutdown=int(settings.request_timeout_s) + 1,
+                            http=CoalescingHttpToolsProtocol)
     DrainingServer(config, app.state.service, settings.shutdown_grace_s).run()
 
 
