@@ -4,9 +4,10 @@
 Every candidate sketch (the input and each one-stroke-removed variant) is preprocessed like any sketch and
 scored through `Scorer.raw_scores`: the cache first, then one `submit` per search step to the shared
 batcher, so a step's variants are computed as one batch and repeated requests are answered from the cache
-(`cached` is true when every evaluation came from it). Thresholds default to the model card's per-class
-values (by the input's predicted class); a request may override them. Work is bounded by
-`attribute_max_strokes` and `attribute_max_removals`.
+(`cached` is true when every evaluation came from it). The verdict follows the model card's rule: the
+calibrated score rule when the card has one, else the paper's q rule with per-class thresholds (by the
+input's predicted class). A request that sets q_tau or q_max asks for the q rule with those thresholds
+(the other one from the card). Work is bounded by `attribute_max_strokes` and `attribute_max_removals`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from service.schemas import AttributeRequest, AttributeResponse, AttributeThresh
 from service.scoring import Scorer
 from service.settings import Settings
 from service.sketches import to_strokes
-from sketchprep.attribution import Thresholds, attribute
+from sketchprep.attribution import Eval, Rule, attribute, card_rules
 from sketchprep.preprocess import sketch_to_points
 from sketchprep.strokes import Sketch, strokes_to_drawing
 
@@ -34,10 +35,8 @@ class Attributor:
         block = scorer.card.raw["thresholds"]["attribution"]
         self.default_removals = min(int(block.get("max_removals", 5)), self.max_removals_limit)
         self.min_gain = float(block.get("min_gain", 0.5))
-        per_class = block.get("per_class", {})
-        glob = Thresholds(float(block["q_tau"]), float(block["q_max"]))
-        self.thresholds = [Thresholds(float(per_class[c]["q_tau"]), float(per_class[c]["q_max"]))
-                           if c in per_class else glob for c in scorer.card.classes]
+        rule, self.q_rules, score_rule = card_rules(scorer.card.raw)
+        self.score_rule = score_rule if rule == "score" else None  # None: the paper's q rule
 
     async def attribute(self, req: AttributeRequest) -> AttributeResponse:
         loc: list[str | int] = ["body", "sketch"]
@@ -52,28 +51,36 @@ class Attributor:
         all_cached = True
         cfg = self.scorer.card.preprocess
 
-        async def score(sketches: Sequence[Sketch]) -> list[tuple[float, int]]:
+        async def score(sketches: Sequence[Sketch]) -> list[Eval]:
             nonlocal all_cached
             points = await asyncio.to_thread(lambda: [sketch_to_points(s, cfg) for s in sketches])  # (T_i, 7)
             raws, cached = await self.scorer.raw_scores(points)
             all_cached = all_cached and all(cached)
-            return [(r.q, r.pred) for r in raws]
+            return [Eval(r.q, r.cos) for r in raws]
 
-        def thresholds(class_index: int) -> Thresholds:
-            t = self.thresholds[class_index]
-            return Thresholds(t.q_tau if req.q_tau is None else req.q_tau,
-                              t.q_max if req.q_max is None else req.q_max)
+        score_rule = None if req.q_tau is not None or req.q_max is not None else self.score_rule
 
-        result = await attribute(strokes, score, thresholds, removals, self.min_gain)
+        def q_rule(class_index: int) -> Rule:
+            t = self.q_rules[class_index]
+            return Rule("q", t.tau if req.q_tau is None else req.q_tau, t.max if req.q_max is None else req.q_max)
+
+        def rule_for(class_index: int) -> Rule:
+            return q_rule(class_index) if score_rule is None else score_rule
+
+        result = await attribute(strokes, score, rule_for, removals, self.min_gain)
         self.metrics.attribution_evaluations.inc(result.evaluations)
         self.metrics.attribution_verdicts.labels(result.verdict).inc()
-        used = thresholds(result.class_index)
+        used_q = q_rule(result.class_index)
+        by_score = score_rule is not None
         classes = self.scorer.card.classes
         return AttributeResponse(
             model=self.scorer.model_ref, verdict=result.verdict, quality=result.quality,
             class_=classes[result.class_index], best_quality=result.best_quality,
             best_class=classes[result.best_class_index], removed_strokes=sorted(result.removed),
             cleaned=CleanedSketch(strokes=strokes_to_drawing([strokes[i] for i in result.kept])),
-            thresholds=AttributeThresholds(q_tau=used.q_tau, q_max=used.q_max, max_removals=removals,
-                                           min_gain=self.min_gain),
+            score=result.value if by_score else None, best_score=result.best_value if by_score else None,
+            thresholds=AttributeThresholds(
+                rule="score" if by_score else "q", q_tau=used_q.tau, q_max=used_q.max,
+                score_tau=score_rule.tau if score_rule else None, score_max=score_rule.max if score_rule else None,
+                max_removals=removals, min_gain=self.min_gain),
             evaluations=result.evaluations, trajectory=result.trajectory, cached=all_cached)

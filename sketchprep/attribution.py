@@ -1,14 +1,24 @@
 """Attribution by greedy stroke removal (paper Sec. 4.4): malicious input or rare-and-hard sketch?
 
-Given a sketch with q below q_tau (for q >= q_tau the verdict is `benign`, no search), repeat up to
-`max_removals` times: score every one-stroke-removed variant of the current sketch in one batch, and
-remove the stroke whose removal raises q most, if it raises q by more than `min_gain`; stop early when
-q reaches q_max, when no removal helps, or when one stroke is left. If the best subset reaches
-q >= q_max the sketch is `rare_hard` (a real drawing under outlier strokes), else `malicious`.
+A verdict rule gives every scored sketch a value v and has two thresholds, tau and max:
+- rule `q` (the paper): v = q.
+- rule `score`: v = a calibrated logistic score of q and the angle profile (the cosines to all class
+  centres, described by class-agnostic statistics: `angle_features`); its weights live in the model card
+  (training/calibrate.py), and it says how much a sketch looks like a drawing rather than a scribble.
+
+If v >= tau the verdict is `benign` (no search). Otherwise repeat up to `max_removals` times: score every
+one-stroke-removed variant of the current sketch in one batch, and remove the stroke whose removal raises
+q most (the paper's criterion, whatever the rule), if it raises q by more than `min_gain`; stop early when
+v reaches max, when no removal helps, or when one stroke is left. If some accepted subset reaches
+v >= max the sketch is `rare_hard` (a real drawing under outlier strokes), else `malicious`.
+
+A rare_hard search is then pruned: a removed stroke whose return keeps v >= max was not needed for the
+verdict and is put back (the best such stroke first, one batch per pass), so `removed` is the strokes the
+verdict needs. Pruning never changes the verdict.
 
 Each variant is a new sketch and goes through the normal preprocessing (its normalisation changes when a
-stroke at the border goes). Cost is bounded: at most 1 + sum_{k<max_removals} (n - k) evaluations for n
-strokes, and n is limited by a setting.
+stroke at the border goes). Cost is bounded by `max_evaluations(n, max_removals)` for n strokes, and n is
+limited by a setting.
 """
 
 from __future__ import annotations
@@ -16,15 +26,62 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from sketchprep.strokes import Sketch
 
-ScoreFn = Callable[[Sequence[Sketch]], Awaitable[list[tuple[float, int]]]]  # sketches -> (q, class) each
+ANGLE_FEATURES = ("log_q", "cos_max", "cos_margin", "cos_mean", "cos_std", "cos_min")
 
 
-@dataclass
-class Thresholds:
-    q_tau: float
-    q_max: float
+@dataclass(frozen=True)
+class Eval:
+    """One scored sketch: q and the cosines to the class centres (C,)."""
+
+    q: float
+    cos: np.ndarray
+
+    @property
+    def cls(self) -> int:
+        return int(np.argmax(self.cos))
+
+
+ScoreFn = Callable[[Sequence[Sketch]], Awaitable[list[Eval]]]
+
+
+def angle_features(q: float, cos: np.ndarray) -> np.ndarray:
+    """(len(ANGLE_FEATURES),): log q, then max, top-1 minus top-2, mean, std and min of the cosines."""
+    c = np.sort(np.asarray(cos, dtype=np.float64))[::-1]
+    margin = c[0] - c[1] if len(c) > 1 else 0.0
+    return np.array([np.log(max(q, 1e-6)), c[0], margin, c.mean(), c.std(), c[-1]])
+
+
+@dataclass(frozen=True)
+class Rule:
+    """The value a verdict is judged by (q, or the logistic score when `weights` is set) and its thresholds."""
+
+    name: str  # q | score
+    tau: float
+    max: float
+    weights: tuple[float, ...] | None = None
+    bias: float = 0.0
+
+    def value(self, e: Eval) -> float:
+        if self.weights is None:
+            return e.q
+        return float(np.dot(self.weights, angle_features(e.q, e.cos)) + self.bias)
+
+
+def card_rules(card: dict) -> tuple[str, list[Rule], Rule | None]:
+    """(default rule name, per-class q rules, score rule or None) from a model card's thresholds.attribution."""
+    block = card["thresholds"]["attribution"]
+    per_class = block.get("per_class", {})
+    glob = Rule("q", float(block["q_tau"]), float(block["q_max"]))
+    q_rules = [Rule("q", float(per_class[c]["q_tau"]), float(per_class[c]["q_max"])) if c in per_class else glob
+               for c in card["classes"]]
+    s = block.get("score")
+    score = None if s is None else Rule("score", float(s["tau"]), float(s["max"]), tuple(map(float, s["weights"])),
+                                        float(s["bias"]))
+    return block.get("rule", "q"), q_rules, score
 
 
 @dataclass
@@ -32,42 +89,68 @@ class AttributionResult:
     verdict: str  # benign | rare_hard | malicious
     quality: float
     class_index: int
+    value: float  # the rule's value of the sketch as sent
     best_quality: float
     best_class_index: int
+    best_value: float
     removed: list[int] = field(default_factory=list)  # indices into the input's strokes, in removal order
     kept: list[int] = field(default_factory=list)  # indices of the best subset's strokes
     evaluations: int = 0
-    trajectory: list[float] = field(default_factory=list)  # q after each removal
+    trajectory: list[float] = field(default_factory=list)  # q after each accepted removal
+    put_back: list[int] = field(default_factory=list)  # removed during the search, returned by pruning
+    path: list[Eval] = field(default_factory=list)  # the sketch after each accepted removal
 
 
 def max_evaluations(n_strokes: int, max_removals: int) -> int:
-    return 1 + sum(max(0, n_strokes - k) for k in range(min(max_removals, max(0, n_strokes - 1))))
+    steps = min(max_removals, max(0, n_strokes - 1))
+    return 1 + sum(n_strokes - k for k in range(steps)) + steps * (steps + 1) // 2  # search + pruning
 
 
-async def attribute(strokes: Sketch, score: ScoreFn, thresholds: Callable[[int], Thresholds],
-                    max_removals: int, min_gain: float) -> AttributionResult:
-    """`thresholds(class_index)` gives q_tau and q_max for the original sketch's predicted class."""
-    ((q0, c0),) = await score([strokes])
-    thr = thresholds(c0)
-    result = AttributionResult("benign", q0, c0, q0, c0, kept=list(range(len(strokes))), evaluations=1)
-    if q0 >= thr.q_tau:
+async def _prune(strokes: Sketch, score: ScoreFn, rule: Rule, result: AttributionResult) -> None:
+    """Put back removed strokes while the subset stays at v >= rule.max (best first)."""
+    while result.removed:
+        candidates = [sorted([*result.kept, r]) for r in result.removed]
+        evals = await score([[strokes[j] for j in c] for c in candidates])
+        result.evaluations += len(candidates)
+        values = [rule.value(e) for e in evals]
+        k = int(np.argmax(values))
+        if values[k] < rule.max:
+            return
+        result.put_back.append(result.removed.pop(k))
+        result.kept = candidates[k]
+        result.best_quality, result.best_class_index, result.best_value = evals[k].q, evals[k].cls, values[k]
+
+
+async def attribute(strokes: Sketch, score: ScoreFn, rule_for: Callable[[int], Rule], max_removals: int,
+                    min_gain: float, prune: bool = True) -> AttributionResult:
+    """`rule_for(class_index)` gives the rule for the original sketch's predicted class."""
+    (e0,) = await score([strokes])
+    rule = rule_for(e0.cls)
+    v0 = rule.value(e0)
+    result = AttributionResult("benign", e0.q, e0.cls, v0, e0.q, e0.cls, v0, kept=list(range(len(strokes))),
+                               evaluations=1)
+    if v0 >= rule.tau:
         return result
-    current = list(range(len(strokes)))
-    q_cur = q0
+    current, q_cur, removed = list(range(len(strokes))), e0.q, []
     for _ in range(max_removals):
-        if len(current) <= 1 or result.best_quality >= thr.q_max:
+        if len(current) <= 1 or result.best_value >= rule.max:
             break
         variants = [[j for j in current if j != i] for i in current]
-        scores = await score([[strokes[j] for j in v] for v in variants])
+        evals = await score([[strokes[j] for j in v] for v in variants])
         result.evaluations += len(variants)
-        best = max(range(len(variants)), key=lambda k: scores[k][0])
-        q_new, c_new = scores[best]
-        if q_new - q_cur <= min_gain:
+        best = max(range(len(variants)), key=lambda k: evals[k].q)
+        e = evals[best]
+        if e.q - q_cur <= min_gain:
             break
-        result.removed.append(current[best])
-        current, q_cur = variants[best], q_new
-        result.trajectory.append(q_new)
-        if q_new > result.best_quality:
-            result.best_quality, result.best_class_index, result.kept = q_new, c_new, list(current)
-    result.verdict = "rare_hard" if result.best_quality >= thr.q_max else "malicious"
+        removed.append(current[best])
+        current, q_cur = variants[best], e.q
+        result.trajectory.append(e.q)
+        result.path.append(e)
+        v = rule.value(e)
+        if v > result.best_value:
+            result.best_quality, result.best_class_index, result.best_value = e.q, e.cls, v
+            result.kept, result.removed = list(current), list(removed)
+    result.verdict = "rare_hard" if result.best_value >= rule.max else "malicious"
+    if prune and result.verdict == "rare_hard":
+        await _prune(strokes, score, rule, result)
     return result

@@ -73,12 +73,35 @@ def test_rare_hard_when_a_subset_reaches_q_max(server: ServerProc, injected) -> 
 
 
 def test_defaults_come_from_the_model_card(server: ServerProc, sketches, card) -> None:
-    body = post(server, {"sketch": sketches[3]}).json()
     block = card["thresholds"]["attribution"]
-    per_class = block["per_class"][body["class"]]
-    assert body["thresholds"]["q_tau"] == pytest.approx(per_class["q_tau"])
-    assert body["thresholds"]["q_max"] == pytest.approx(per_class["q_max"])
-    assert body["thresholds"]["max_removals"] == block["max_removals"]
+    score = block["score"]
+    for sketch in sketches[:6]:
+        body = post(server, {"sketch": sketch}).json()
+        t = body["thresholds"]
+        assert t["rule"] == block["rule"] == "score"
+        assert t["score_tau"] == pytest.approx(score["tau"]) and t["score_max"] == pytest.approx(score["max"])
+        assert t["q_tau"] == pytest.approx(block["per_class"][body["class"]]["q_tau"])
+        assert t["max_removals"] == block["max_removals"] and t["min_gain"] == block["min_gain"]
+        # the verdict follows the score rule, whatever q says
+        assert (body["verdict"] == "benign") == (body["score"] >= score["tau"])
+        if body["verdict"] != "benign":
+            assert (body["verdict"] == "rare_hard") == (body["best_score"] >= score["max"])
+
+
+def test_score_is_the_cards_logistic_value(server: ServerProc, sketches, card) -> None:
+    score = card["thresholds"]["attribution"]["score"]
+    body = post(server, {"sketch": sketches[1]}).json()
+    one = httpx.post(f"{server.url}/score", json={"sketches": [sketches[1]], "top_k": 22}, timeout=60).json()
+    assert body["quality"] == pytest.approx(one["results"][0]["quality"], rel=1e-5)
+    assert body["score"] is not None and np.isfinite(body["score"])
+    assert len(score["weights"]) == len(score["features"]) == 6
+
+
+def test_q_overrides_switch_to_the_papers_q_rule(server: ServerProc, injected) -> None:
+    sketch, _ = injected[0]
+    body = post(server, {"sketch": sketch, "q_tau": 1e6}).json()
+    assert body["thresholds"]["rule"] == "q" and body["score"] is None
+    assert body["thresholds"]["q_tau"] == 1e6 and body["verdict"] != "benign"
 
 
 def test_work_is_bounded_and_counted(server: ServerProc, injected) -> None:
