@@ -46,8 +46,9 @@ class Enhancer:
         self.default_alpha, self.max_alpha = s.enhance_alpha, s.enhance_max_alpha
         self.sigma0 = s.enhance_sigma
         self.max_seed = s.enhance_max_seed
-        block = scorer.card.raw.get("thresholds", {}).get("attribution", {})
-        self.q_max = float(block.get("q_max", 110.0))  # a constant of L: moves its value, not the search
+        gacl = scorer.card.raw.get("gacl") or {}
+        # q_max of Eq. 20 = the GACL upper bound u_a: a constant of L, it moves its value, not the search
+        self.q_max = float(gacl.get("u_a", 110.0))
         self.class_index = {c: i for i, c in enumerate(vae.classes)}
 
     def _bounded(self, req: EnhanceRequest) -> tuple[int, int, float, int]:
