@@ -1,7 +1,7 @@
 """Closed-loop HTTP load generator (run as its own process by bench/run.py).
 
 N connections, each sends a request, waits for the whole answer, sends the next (keep-alive HTTP/1.1 over
-raw asyncio streams, requests pre-encoded, so the client costs little CPU next to the server). The
+bare asyncio protocols, requests pre-encoded, so the client costs little CPU next to the server). The
 measured window starts after the warm-up and lasts `duration` seconds: throughput counts the answers that
 arrive inside it and the latency percentiles are those answers' latencies (requests still in flight when
 the window closes are abandoned). Prints one JSON object.
@@ -25,33 +25,85 @@ def build_requests(bodies: list[bytes], path: str) -> list[bytes]:
     return [head.encode() + str(len(b)).encode() + b"\r\n\r\n" + b for b in bodies]
 
 
+def content_length(head: bytes) -> int:
+    """Content-Length of a lower-cased response head (0 when absent)."""
+    k = head.find(b"content-length:")
+    if k < 0:
+        return 0
+    eol = head.find(b"\r\n", k)
+    return int(head[k + 15:eol if eol >= 0 else len(head)])
+
+
+class Client(asyncio.Protocol):
+    """One keep-alive connection as a bare protocol (no streams, cheaper): a request is written, the
+    answer is collected in data_received until its Content-Length is complete, then the next is written."""
+
+    def __init__(self, requests: list[bytes], offset: int, warm_end: float, end: float, latencies: list[float],
+                 statuses: dict[int, int], done: asyncio.Future[int | None]) -> None:
+        self.requests, self.i = requests, offset
+        self.warm_end, self.end = warm_end, end
+        self.latencies, self.statuses, self.done = latencies, statuses, done
+        self.buf = b""
+        self.transport: asyncio.Transport | None = None
+        self.start = 0.0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.send()
+
+    def send(self) -> None:
+        assert self.transport is not None
+        self.start = time.perf_counter()
+        self.transport.write(self.requests[self.i % len(self.requests)])
+        self.i += 1
+
+    def data_received(self, data: bytes) -> None:
+        self.buf += data
+        head_end = self.buf.find(b"\r\n\r\n")
+        if head_end < 0:
+            return
+        head = self.buf[:head_end].lower()
+        total = head_end + 4 + content_length(head)
+        if len(self.buf) < total:
+            return
+        self.buf = self.buf[total:]
+        done = time.perf_counter()
+        if done > self.end:
+            self.finish(None)  # the window closed
+            return
+        if done >= self.warm_end:
+            self.latencies.append(done - self.start)
+            status = int(head[9:12])
+            self.statuses[status] = self.statuses.get(status, 0) + 1
+        if b"connection: close" in head:
+            self.finish(self.i)  # reconnect and go on
+            return
+        self.send()
+
+    def finish(self, result: int | None) -> None:
+        assert self.transport is not None
+        self.transport.close()
+        if not self.done.done():
+            self.done.set_result(result)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.done.done():
+            self.done.set_exception(exc or ConnectionError("the server closed the connection"))
+
+
 async def connection(host: str, port: int, requests: list[bytes], offset: int, warm_end: float, end: float,
                      latencies: list[float], statuses: dict[int, int]) -> None:
-    reader, writer = await asyncio.open_connection(host, port)
-    i = offset
-    try:
-        while True:
-            start = time.perf_counter()
-            writer.write(requests[i % len(requests)])
-            i += 1
-            head = await reader.readuntil(b"\r\n\r\n")
-            status = int(head[9:12])
-            length = 0
-            for line in head.split(b"\r\n"):
-                if line[:15].lower() == b"content-length:":
-                    length = int(line[15:])
-            await reader.readexactly(length)
-            done = time.perf_counter()
-            if done > end:
-                return
-            if done >= warm_end:
-                latencies.append(done - start)
-                statuses[status] = statuses.get(status, 0) + 1
-            if b"connection: close" in head.lower():
-                writer.close()
-                reader, writer = await asyncio.open_connection(host, port)
-    finally:
-        writer.close()
+    loop = asyncio.get_running_loop()
+    i: int | None = offset
+    while i is not None:
+        done: asyncio.Future[int | None] = loop.create_future()
+        start = i
+        transport, _ = await loop.create_connection(
+            lambda: Client(requests, start, warm_end, end, latencies, statuses, done), host, port)  # noqa: B023
+        try:
+            i = await done
+        finally:
+            transport.close()
 
 
 async def run(host: str, port: int, requests: list[bytes], concurrency: int, duration: float,
@@ -63,7 +115,10 @@ async def run(host: str, port: int, requests: list[bytes], concurrency: int, dur
     step = max(1, len(requests) // concurrency)
     tasks = [asyncio.ensure_future(connection(host, port, requests, k * step, warm_end, end, latencies, statuses))
              for k in range(concurrency)]
+    await asyncio.sleep(max(0.0, warm_end - time.perf_counter()))
+    cpu_start = time.process_time()  # this process's CPU in the window: what the load costs the machine
     await asyncio.wait(tasks, timeout=max(0.0, end - time.perf_counter()) + 0.01)
+    cpu = time.process_time() - cpu_start
     for t in tasks:
         t.cancel()
     outcomes = await asyncio.gather(*tasks, return_exceptions=True)
@@ -83,6 +138,7 @@ async def run(host: str, port: int, requests: list[bytes], concurrency: int, dur
         "p95_ms": pct(95),
         "p99_ms": pct(99),
         "mean_ms": round(float(lat.mean()), 2) if len(lat) else None,
+        "client_cpu_ms_per_request": round(1000.0 * cpu / len(latencies), 3) if len(latencies) else None,
     }
 
 
