@@ -135,6 +135,25 @@ def calibrate_score(full: list[list[Eval]], truth: list[str]) -> dict:
             "tau": float(taus[int(np.argmax(acc))]), "max_removals": k, "min_gain": g, "malicious_f1": score}
 
 
+def auroc(pos: np.ndarray, neg: np.ndarray) -> float:
+    return float((pos[:, None] > neg[None, :]).mean() + 0.5 * (pos[:, None] == neg[None, :]).mean())
+
+
+def generator_holdout(full: list[list[Eval]], cases: list[AttributionCase]) -> dict:
+    """Does the score generalise to scribbles it was not fitted on? Per malicious generator: refit without
+    it, then AUROC of the sketch-as-sent score of non-malicious cases against that generator's (and
+    against the generators it was fitted on)."""
+    x0 = np.stack([angle_features(p[0].q, p[0].cos) for p in full])
+    y = np.array([c.label != "malicious" for c in cases], dtype=float)
+    gen = np.array([c.generator if c.label == "malicious" else "" for c in cases])
+    out = {}
+    for g in sorted(set(gen) - {""}):
+        w, b = fit_logistic(x0[gen != g], y[gen != g])
+        v = x0 @ w + b
+        out[g] = {"held_out": auroc(v[y == 1], v[gen == g]), "fitted_on": auroc(v[y == 1], v[(y == 0) & (gen != g)])}
+    return out
+
+
 def calibrate_q(scorer: OnnxScorer, full: list[list[Eval]], truth: list[str], k: int, g: float) -> dict:
     n = len(scorer.card["classes"])
     table = np.array([[scorer.percentile_q(c, a) for a in range(0, 101, 5)] for c in range(n)])  # (C, 21)
@@ -170,7 +189,8 @@ def calibrate(model_dir: Path, data: list[str], n: int, seed: int) -> dict:
         "q_tau": q["q_tau"], "q_max": q["q_max"], "per_class": q["per_class"], "percentiles": q["percentiles"],
         "max_removals": s["max_removals"], "min_gain": s["min_gain"],
         "calibration": {"split": "val", "cases_per_label": n, "seed": seed, "malicious_f1": s["malicious_f1"],
-                        "malicious_f1_q_rule": q["malicious_f1"]},
+                        "malicious_f1_q_rule": q["malicious_f1"],
+                        "generator_holdout_auroc": generator_holdout(full, cases)},
         "procedure": "score rule: logistic regression of drawn-vs-scribbled on log q and cosine-profile "
                      "statistics, then max_removals, min_gain and the score thresholds by grid search for the "
                      "best malicious F1 on a validation attribution set; q rule (request overrides): per-class "

@@ -9,7 +9,7 @@ import pytest
 
 from sketchprep.attribution import Rule, attribute, card_rules
 from training.attribution_set import build_attribution_set
-from training.calibrate import OnnxScorer, accepted, calibrate_score, f1, paths
+from training.calibrate import OnnxScorer, accepted, calibrate_score, f1, generator_holdout, paths
 from training.data import load_splits
 
 MODEL = Path(__file__).resolve().parents[2] / "models" / "gacl-cos"
@@ -67,6 +67,9 @@ def test_calibrated_score_separates_scribbles_from_drawings(scorer, splits):
     q0 = np.array([p[0].q for p in full])
     q_auroc = (q0[~mal][:, None] > q0[mal][None, :]).mean()
     assert (v0[~mal][:, None] > v0[mal][None, :]).mean() > q_auroc
+    holdout = generator_holdout(full, cases)
+    assert set(holdout) == {"random_walk", "tangle", "zigzag_fill", "few_random_strokes"}
+    assert all(0.5 < h["fitted_on"] <= 1.0 and 0.0 <= h["held_out"] <= 1.0 for h in holdout.values())
 
 
 def test_shipped_rule_beats_q_alone_on_held_out_sketches(scorer, splits):
