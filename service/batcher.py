@@ -14,8 +14,9 @@ Shape of the thing:
   oldest item's bucket goes once that item has waited max_wait_ms. Under load, items queue up while the
   workers are busy, so batches fill without any extra wait.
 - `engine_workers` batches run at once, each in a worker thread (ORT releases the GIL); up to `prefetch`
-  more full batches are formed ahead and wait in the executor's queue, so a worker does not idle while the
-  event loop is busy (parsing, preprocessing) before it can hand over the next batch.
+  more full batches are formed ahead and wait in the workers' queue, so a worker does not idle while the
+  event loop is busy (parsing, preprocessing) before it can hand over the next batch. A worker hands a
+  finished batch back with one `call_soon_threadsafe`; per request there is one future and one timer.
 """
 
 from __future__ import annotations
@@ -23,10 +24,11 @@ from __future__ import annotations
 import asyncio
 import bisect
 import logging
+import queue
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -42,7 +44,7 @@ log = logging.getLogger("service.batcher")
 RunFn = Callable[[np.ndarray, np.ndarray], EngineOutputs]  # (B, T, 7) float32, (B,) int64 -> outputs
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Job:
     """One submit() call: its future resolves when all of its sketches have results."""
 
@@ -78,18 +80,27 @@ class Batcher:
         self._metrics = metrics
         self._queues: list[deque[_Item]] = [deque() for _ in config.buckets]
         self._depth = 0
+        metrics.queue_depth.set_function(lambda: self._depth)
         self._wakeup = asyncio.Event()
-        # A worker that finishes takes the next prefetched batch at once, without waiting for the event loop.
-        self._slots = asyncio.Semaphore(config.workers + config.prefetch)
-        self._executor = ThreadPoolExecutor(config.workers, thread_name_prefix="sketchq-engine")
-        self._inflight: set[asyncio.Task[None]] = set()
-        self._running = 0  # batches handed to the executor and not finished
+        self._work: queue.SimpleQueue[tuple[int, list[_Item]] | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        # Batches handed to the workers and not finished: at most workers + prefetch, so a worker that
+        # finishes takes the next prefetched batch at once, without waiting for the event loop.
+        self._running = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
         self._dispatcher: asyncio.Task[None] | None = None
         self._accepting = False
         self._stopping = False
 
     # --- lifecycle -------------------------------------------------------------------------------
     async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._threads = [threading.Thread(target=self._worker, name=f"sketchq-engine_{k}", daemon=True)
+                         for k in range(self.config.workers)]
+        for t in self._threads:
+            t.start()
         self._accepting = True
         self._dispatcher = asyncio.create_task(self._dispatch_loop(), name="sketchq-dispatcher")
 
@@ -104,15 +115,18 @@ class Batcher:
             except TimeoutError:
                 log.warning("batcher did not drain in %.1f s; cancelling", timeout_s)
                 self._dispatcher.cancel()
-        if self._inflight:
-            await asyncio.wait(self._inflight, timeout=timeout_s)
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout_s)
+        except TimeoutError:
+            log.warning("batches still computing after %.1f s", timeout_s)
         for q in self._queues:  # anything left after a timeout
             for item in q:
                 if not item.job.future.done():
                     item.job.future.set_exception(ShuttingDownError("the service stopped", self.config.retry_after_s))
             q.clear()
         self._depth = 0
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        for _ in self._threads:
+            self._work.put(None)
 
     @property
     def alive(self) -> bool:
@@ -144,30 +158,34 @@ class Batcher:
             raise QueueFullError(f"the queue is full ({self._depth} of {cfg.max_queue} sketches waiting, this "
                                  f"request has {n}); retry later", cfg.retry_after_s)
         buckets = [self.bucket_index(len(p)) for p in points_list]
-        job = _Job(asyncio.get_running_loop().create_future(), [None] * n, n)
+        loop = asyncio.get_running_loop()
+        job = _Job(loop.create_future(), [None] * n, n)
         now = time.monotonic()
         for i, (p, b) in enumerate(zip(points_list, buckets, strict=True)):
             self._queues[b].append(_Item(job, i, p, now))
-        self._set_depth(self._depth + n)
+        self._depth += n
         self._wakeup.set()
+        timer = loop.call_at(loop.time() + cfg.timeout_s, self._expire, job)
         try:
-            async with asyncio.timeout(cfg.timeout_s):
-                return await job.future  # type: ignore[return-value]  # every slot is filled by then
-        except TimeoutError:
-            self._purge(job, "timeout")
-            self._metrics.rejected.labels("timeout").inc()
-            raise QueueTimeoutError(f"no result within {cfg.timeout_s} s", cfg.retry_after_s) from None
-        except asyncio.CancelledError:
+            return await job.future  # type: ignore[return-value]  # every slot is filled by then
+        except asyncio.CancelledError:  # the caller was cancelled (its client has gone)
             self._purge(job, "client_gone")
             raise
+        finally:
+            timer.cancel()
 
     # --- internals -------------------------------------------------------------------------------
-    def _set_depth(self, depth: int) -> None:
-        self._depth = depth
-        self._metrics.queue_depth.set(depth)
+    def _expire(self, job: _Job) -> None:
+        """The job's timeout: 503 for its caller, its queued sketches dropped."""
+        if job.future.done():
+            return
+        cfg = self.config
+        job.future.set_exception(QueueTimeoutError(f"no result within {cfg.timeout_s} s", cfg.retry_after_s))
+        self._metrics.rejected.labels("timeout").inc()
+        self._purge(job, "timeout")
 
     def _purge(self, job: _Job, reason: str) -> None:
-        """Remove a cancelled job's sketches that are still queued."""
+        """Remove a finished or cancelled job's sketches that are still queued."""
         if not job.future.done():
             job.future.cancel()
         removed = 0
@@ -177,7 +195,7 @@ class Batcher:
                 removed += len(q) - len(kept)
                 self._queues[b] = kept
         if removed:
-            self._set_depth(self._depth - removed)
+            self._depth -= removed
             self._metrics.dropped.labels(reason).inc(removed)
 
     def _choose_bucket(self) -> tuple[int | None, float]:
@@ -219,7 +237,7 @@ class Batcher:
                     taken += 1
                     if not item.job.future.done():
                         items.append(item)
-                self._set_depth(self._depth - taken)
+                self._depth -= taken
                 if items:
                     return bucket, items
                 continue
@@ -233,20 +251,33 @@ class Batcher:
                 pass
 
     async def _dispatch_loop(self) -> None:
+        limit = self.config.workers + self.config.prefetch
         while True:
-            await self._slots.acquire()
-            try:
-                batch = await self._next_batch()
-            except BaseException:
-                self._slots.release()
-                raise
+            while self._running >= limit:
+                self._wakeup.clear()
+                await self._wakeup.wait()  # set when a batch finishes
+            batch = await self._next_batch()
             if batch is None:
-                self._slots.release()
                 return
+            bucket, items = batch
             self._running += 1
-            task = asyncio.create_task(self._run_batch(*batch))
-            self._inflight.add(task)
-            task.add_done_callback(self._inflight.discard)
+            self._idle.clear()
+            self._metrics.batch_size.observe(len(items))
+            self._work.put((bucket, items))
+
+    def _worker(self) -> None:
+        """Worker thread: compute batches until told to stop; each result goes back to the event loop."""
+        assert self._loop is not None
+        while (task := self._work.get()) is not None:
+            bucket, items = task
+            try:
+                out: EngineOutputs | BaseException = self._compute(self.config.buckets[bucket], items)
+            except Exception as e:
+                out = e if isinstance(e, ServiceError) else InferenceError(f"batch failed: {e!r}")
+            try:
+                self._loop.call_soon_threadsafe(self._finish, items, out)
+            except RuntimeError:  # the loop is closed: nobody is waiting any more
+                return
 
     def _compute(self, length: int, items: list[_Item]) -> EngineOutputs:
         """Worker thread: pad to the bucket length and run the model."""
@@ -260,28 +291,24 @@ class Batcher:
         self._metrics.padding_ratio.observe(1.0 - float(lengths.sum()) / batch.shape[0] / length)
         return out
 
-    async def _run_batch(self, bucket: int, items: list[_Item]) -> None:
-        try:
-            self._metrics.batch_size.observe(len(items))
-            loop = asyncio.get_running_loop()
-            try:
-                out = await loop.run_in_executor(self._executor, self._compute, self.config.buckets[bucket], items)
-            except Exception as e:
-                err = e if isinstance(e, ServiceError) else InferenceError(f"batch failed: {e!r}")
-                for item in items:
-                    if not item.job.future.done():
-                        item.job.future.set_exception(err)
-                return
-            self._metrics.sketches_scored.labels("model").inc(len(items))
-            for k, item in enumerate(items):
-                job = item.job
-                if job.future.done():  # cancelled while computing
-                    continue
-                job.results[item.index] = RawScore(float(out.q[k]), out.cos[k].copy(), int(out.pred[k]))
-                job.remaining -= 1
-                if job.remaining == 0:
-                    job.future.set_result(job.results)  # type: ignore[arg-type]
-        finally:
-            self._running -= 1
-            self._slots.release()
-            self._wakeup.set()
+    def _finish(self, items: list[_Item], out: EngineOutputs | BaseException) -> None:
+        """Event loop: hand a computed batch's results to their jobs."""
+        self._running -= 1
+        if self._running == 0:
+            self._idle.set()
+        self._wakeup.set()
+        if isinstance(out, BaseException):
+            for item in items:
+                if not item.job.future.done():
+                    item.job.future.set_exception(out)
+            return
+        self._metrics.sketches_scored.labels("model").inc(len(items))
+        qs, preds, cos = out.q.tolist(), out.pred.tolist(), out.cos
+        for k, item in enumerate(items):
+            job = item.job
+            if job.future.done():  # cancelled or timed out while computing
+                continue
+            job.results[item.index] = RawScore(qs[k], cos[k], preds[k])
+            job.remaining -= 1
+            if job.remaining == 0:
+                job.future.set_result(job.results)  # type: ignore[arg-type]
