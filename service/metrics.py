@@ -63,6 +63,7 @@ class Metrics:
         self.enhance_decodes = Counter(
             "sketchq_enhance_decodes_total", "Latents decoded by the /enhance VAE", registry=r)
         self.ready = Gauge("sketchq_ready", "1 when /readyz answers 200", registry=r)
+        self._request_children: dict[tuple[str, str, int], Histogram] = {}
         for outcome in ("hit", "miss", "error"):
             self.cache_requests.labels(outcome)
         for source in ("model", "cache"):
@@ -73,7 +74,11 @@ class Metrics:
             self.dropped.labels(reason)
 
     def observe_request(self, endpoint: str, method: str, status: int, seconds: float) -> None:
-        self.request_seconds.labels(endpoint, method, f"{status // 100}xx").observe(seconds)
+        key = (endpoint, method, status // 100)
+        child = self._request_children.get(key)
+        if child is None:  # label values are bounded (route templates, methods, 1xx-5xx): so is this dict
+            child = self._request_children[key] = self.request_seconds.labels(endpoint, method, f"{status // 100}xx")
+        child.observe(seconds)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -7,10 +7,10 @@ a request go to the batcher together, in one `submit`, and are written back to t
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Sequence
 
 import numpy as np
+from pydantic_core import to_json
 
 from service.batcher import Batcher
 from service.cache import Cache, NoCache, cache_key
@@ -22,7 +22,6 @@ from service.sketches import Limits, check_request, to_points
 from sketchprep.formats import canonical_category
 
 OP = "score"
-_dumps = json.JSONEncoder(allow_nan=False, separators=(",", ":")).encode  # ASCII output: encode() cannot fail
 YIELD_EVERY = 16  # sketches preprocessed between two yields to the event loop
 INLINE_POINTS = 4_000  # requests with more input points are preprocessed in a thread
 
@@ -36,7 +35,7 @@ class Scorer:
         self.metrics = metrics
         self.model_ref = ModelRef(name=card.name, version=card.version, sha256=card.sha256)
         self._class_index = card.class_index
-        self._model_json = _dumps(self.model_ref.model_dump()).encode()
+        self._model_json = to_json(self.model_ref)
 
     def label_indices(self, req: ScoreRequest) -> list[int | None]:
         out: list[int | None] = []
@@ -99,4 +98,5 @@ class Scorer:
                 "quality": r.quality, "quality_percentile": r.quality_percentile, "class": classes[r.class_index],
                 "confidence": r.confidence, "top_k": [{"class": classes[c], "probability": p} for c, p in r.top_k],
                 "theta": r.theta, "label_check": check, "cached": was_cached})
-        return b'{"model":%s,"results":%s}' % (self._model_json, _dumps(results).encode())
+        # Every number is finite here (interpret() refuses non-finite model outputs).
+        return b'{"model":%s,"results":%s}' % (self._model_json, to_json(results))
