@@ -53,6 +53,9 @@ def load_sketches(categories: list[str], per_category: int) -> list[dict[str, An
     return out
 
 
+START_TIMEOUT_S = 120  # a loaded 2-core machine can take a while to import and warm the model
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -104,7 +107,7 @@ class ServerProc:
             "w+", prefix="sketchq-server-", suffix=".log", delete=False)
         self.proc = subprocess.Popen([sys.executable, "-m", "service"], cwd=REPO, env=env,
                                      stdout=self.log_file, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.log()}")
@@ -114,8 +117,9 @@ class ServerProc:
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
+        log = self.log()  # before stop(), which removes the log file
         self.stop()
-        raise RuntimeError(f"server not ready in 60 s:\n{self.log()}")
+        raise RuntimeError(f"server not ready in {START_TIMEOUT_S} s:\n{log}")
 
     def log(self) -> str:
         return Path(self.log_file.name).read_text()
