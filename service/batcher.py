@@ -164,7 +164,10 @@ class Batcher:
         for i, (p, b) in enumerate(zip(points_list, buckets, strict=True)):
             self._queues[b].append(_Item(job, i, p, now))
         self._depth += n
-        self._wakeup.set()
+        # The dispatcher only needs waking if this can change its choice: a worker is free, or a bucket
+        # has just filled up (while all workers are busy only full batches are formed).
+        if self._running < cfg.workers or any(len(self._queues[b]) >= cfg.max_batch for b in set(buckets)):
+            self._wakeup.set()
         timer = loop.call_at(loop.time() + cfg.timeout_s, self._expire, job)
         try:
             return await job.future  # type: ignore[return-value]  # every slot is filled by then
