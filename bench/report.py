@@ -37,7 +37,9 @@ def main(path: str) -> None:
                                ("sketches_per_s", "sketches/s (median)"), ("rounds", "rounds")]) + "\n")
     cols = [("sketches_per_request", "sketches/request"), ("concurrency", "concurrency"),
             ("requests_per_s", "requests/s"), ("sketches_per_s", "sketches/s"), ("p50_ms", "p50 ms"),
-            ("p95_ms", "p95 ms"), ("p99_ms", "p99 ms"), ("mean_batch_size", "mean batch"), ("statuses", "statuses")]
+            ("p95_ms", "p95 ms"), ("p99_ms", "p99 ms"), ("mean_batch_size", "mean batch"),
+            ("server_cpu_ms_per_request", "server CPU ms/req"), ("server_loop_cpu_ms_per_request", "of which loop"),
+            ("client_cpu_ms_per_request", "client CPU ms/req"), ("statuses", "statuses")]
     for name in ("batching", "nobatching"):
         if name in res:
             print(f"**Server, {name}** ({res[name]['server_settings']}):\n")

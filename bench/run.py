@@ -190,6 +190,18 @@ class Server:
                     total += s.value
         return total
 
+    def cpu_seconds(self) -> tuple[float, float]:
+        """(whole process, main thread: the event loop) CPU seconds so far, from /proc."""
+        def ticks(stat: str) -> int:
+            fields = stat[stat.rindex(")") + 2:].split()
+            return int(fields[11]) + int(fields[12])  # utime + stime
+
+        hz = os.sysconf("SC_CLK_TCK")
+        pid = self.proc.pid
+        whole = ticks(Path(f"/proc/{pid}/stat").read_text())
+        main = ticks(Path(f"/proc/{pid}/task/{pid}/stat").read_text())
+        return whole / hz, main / hz
+
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(60)
@@ -209,14 +221,24 @@ def sweep(server: Server, bodies: dict[int, Path], concurrencies: list[int], dur
         for c in concurrencies:
             b0 = server.metric("sketchq_batch_size_count")
             s0 = server.metric("sketchq_batch_size_sum")
+            n0 = server.metric("sketchq_http_request_duration_seconds_count", endpoint="/score")
+            cpu0, main0 = server.cpu_seconds()
             r = load(server, path, c, duration, warmup)
+            cpu1, main1 = server.cpu_seconds()
+            answered = server.metric("sketchq_http_request_duration_seconds_count", endpoint="/score") - n0
             batches = server.metric("sketchq_batch_size_count") - b0
             r.update({"sketches_per_request": size,
                       "sketches_per_s": round(r["requests_per_s"] * size, 1),
                       "mean_batch_size": round((server.metric("sketchq_batch_size_sum") - s0) / batches, 2)
-                      if batches else None})
+                      if batches else None,
+                      # over warm-up and window (every request the server answered): where the CPU goes
+                      "server_cpu_ms_per_request": round(1000 * (cpu1 - cpu0) / answered, 3) if answered else None,
+                      "server_loop_cpu_ms_per_request": round(1000 * (main1 - main0) / answered, 3)
+                      if answered else None})
             log(f"size={size} c={c}: {r['sketches_per_s']} sketches/s p50={r['p50_ms']} p99={r['p99_ms']} ms "
-                f"statuses={r['statuses']} mean batch={r['mean_batch_size']}")
+                f"statuses={r['statuses']} mean batch={r['mean_batch_size']} server CPU/request "
+                f"{r['server_cpu_ms_per_request']} ms (event loop {r['server_loop_cpu_ms_per_request']}), "
+                f"client {r.get('client_cpu_ms_per_request')} ms")
             rows.append(r)
     return rows
 
