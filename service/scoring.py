@@ -42,8 +42,8 @@ class Scorer:
         for i, sketch in enumerate(req.sketches):
             if sketch.label is None:
                 out.append(None)
-            elif canonical_category(sketch.label) in self._class_index:  # "Alarm clock" -> alarm_clock
-                out.append(self._class_index[canonical_category(sketch.label)])
+            elif (index := self._class_index.get(canonical_category(sketch.label))) is not None:
+                out.append(index)  # "Alarm clock" -> alarm_clock
             else:
                 raise UnknownLabelError(sketch.label, ["body", "sketches", i, "label"], self.card.classes)
         return out
