@@ -14,6 +14,8 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+FLUSH_AT = 64 * 1024  # pending bytes that are written at once, without waiting for the end of the step
+
 
 class _CoalescingTransport:
     """Wraps an asyncio transport: write() is deferred to the end of the current loop step."""
@@ -22,17 +24,23 @@ class _CoalescingTransport:
         self._transport = transport
         self._loop = loop
         self._pending: list[bytes] = []
+        self._size = 0
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if not self._pending:
             self._loop.call_soon(self._flush)
-        self._pending.append(bytes(data))
+        chunk = bytes(data)
+        self._pending.append(chunk)
+        self._size += len(chunk)
+        if self._size >= FLUSH_AT:  # big answers go out at once (and uvicorn's flow control sees them)
+            self._flush()
 
     def _flush(self) -> None:
         if not self._pending:
             return
         data = self._pending[0] if len(self._pending) == 1 else b"".join(self._pending)
         self._pending.clear()
+        self._size = 0
         if not self._transport.is_closing():
             self._transport.write(data)
 
@@ -41,7 +49,7 @@ class _CoalescingTransport:
             self.write(chunk)
 
     def get_write_buffer_size(self) -> int:
-        return self._transport.get_write_buffer_size() + sum(len(p) for p in self._pending)
+        return self._transport.get_write_buffer_size() + self._size
 
     def write_eof(self) -> None:
         self._flush()
@@ -53,6 +61,7 @@ class _CoalescingTransport:
 
     def abort(self) -> None:
         self._pending.clear()
+        self._size = 0
         self._transport.abort()
 
     def __getattr__(self, name: str) -> Any:  # get_extra_info, is_closing, pause_reading, set_protocol, ...

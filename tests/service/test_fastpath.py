@@ -44,18 +44,23 @@ def test_fast_path_errors_are_the_apps(server: ServerProc, sketches: list[dict])
 
 
 def test_one_connection_serves_many_answers(server: ServerProc, sketches: list[dict]) -> None:
-    """Keep-alive with the coalesced writes: ten requests in a row on one socket, every answer complete."""
-    payload = json.dumps({"sketches": [sketches[0]]}).encode()
-    request = (b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
-               % len(payload) + payload)
-    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
+    """Keep-alive with the coalesced writes: small and big (over 64 KiB) answers in turn on one socket."""
+    def request(chosen: list[dict]) -> bytes:
+        payload = json.dumps({"sketches": chosen, "top_k": 20}).encode()
+        return (b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+                % len(payload) + payload)
+
+    big = (sketches * 3)[:200]
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as s:
         reader = s.makefile("rb")
-        for _ in range(10):
-            s.sendall(request)
+        for k in range(6):
+            chosen = big if k % 2 else sketches[:1]
+            s.sendall(request(chosen))
             status = reader.readline()
             assert status.startswith(b"HTTP/1.1 200"), status
             length = 0
             while (line := reader.readline()) != b"\r\n":
                 if line.lower().startswith(b"content-length:"):
                     length = int(line.split(b":")[1])
-            assert json.loads(reader.read(length))["results"][0]["cached"] is False
+            assert length > 64 * 1024 if k % 2 else length < 64 * 1024
+            assert len(json.loads(reader.read(length))["results"]) == len(chosen)
