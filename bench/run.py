@@ -47,7 +47,7 @@ from sketchprep.formats import read_ndjson  # noqa: E402
 from sketchprep.preprocess import collate, sketch_to_points  # noqa: E402
 from sketchprep.strokes import strokes_to_drawing  # noqa: E402
 
-TRAIN_PATTERN = r"sketchq-train|-m training\."  # training, evaluation and calibration jobs
+TRAIN_PATTERN = r"sketchq-train|-m training\.|scripts/eval_"  # training, evaluation and calibration jobs
 
 
 def log(msg: str) -> None:
