@@ -68,8 +68,8 @@ def run_service(client: httpx.Client, server: str, recs: list[SketchRecord], alp
         r.raise_for_status()
         a = r.json()
         out.append({"q_in": a["original_quality"], "q_out": a["enhanced_quality"], "distance": a["distance"],
-                    "latency_s": latency, "cached": a["cached"], "alpha": a["alpha"], "steps": a["steps"],
-                    "population": a["population"], "evaluations": a["evaluations"],
+                    "latency_s": latency, "cached": a["cached"], "alpha": a["alpha"], "sigma": a["sigma"],
+                    "steps": a["steps"], "population": a["population"], "evaluations": a["evaluations"],
                     "q_start": a["trajectory"][0]["quality"], "enhanced": a["enhanced"]["strokes"]})
     return out
 
@@ -166,7 +166,7 @@ def main() -> int:
         "sketches": len(recs), "classes": len({r.category for r in recs}), "per_class": args.per_class,
         "split": args.split, "alpha": alpha, "vae_checkpoint": args.vae_checkpoint,
         "service": {**summary(q_in, np.array([s["q_out"] for s in svc]), np.array([s["distance"] for s in svc])),
-                    "steps": svc[0]["steps"], "population": svc[0]["population"],
+                    "steps": svc[0]["steps"], "population": svc[0]["population"], "sigma": svc[0]["sigma"],
                     "mean_evaluations": float(np.mean([s["evaluations"] for s in svc])),
                     "latency_p50_s": float(np.percentile(lat, 50)), "latency_p95_s": float(np.percentile(lat, 95)),
                     "latency_mean_s": float(lat.mean()), "wall_s": t1 - t0,

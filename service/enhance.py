@@ -141,4 +141,4 @@ class Enhancer:
             model=self.scorer.model_ref, class_=vae.classes[class_index], original_quality=float(q_in),
             enhanced=EnhancedSketch(strokes=strokes_to_drawing(out, decimals=2)), enhanced_quality=best_q,
             distance=await asyncio.to_thread(chamfer, strokes, best_sketch), trajectory=trajectory, steps=steps,
-            population=pop, alpha=alpha, seed=seed, evaluations=evaluations, cached=all_cached)
+            population=pop, alpha=alpha, sigma=self.sigma0, seed=seed, evaluations=evaluations, cached=all_cached)

@@ -229,6 +229,7 @@ class EnhanceResponse(BaseModel):
     steps: int
     population: int
     alpha: float
+    sigma: float = Field(description="the evolution strategy's initial step size (the server's setting)")
     seed: int
     evaluations: int = Field(description="sketches scored for this answer (input, z0's decode, every candidate)")
     cached: bool = Field(description="true when every evaluation came from the scorer's cache (the VAE decodes "
