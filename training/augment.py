@@ -31,3 +31,47 @@ def augment_batch(x: torch.Tensor, lengths: torch.Tensor, offset_scale: float, m
     d[:, 1:] = xy[:, 1:] - xy[:, :-1]
     out[:, :, 2:4] = offset_scale * d
     return out * mask
+
+
+def stroke_bounds(x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """For every point of x (B, T, 7): (valid, first index of its stroke, last index of its stroke), (B, T) each.
+    A stroke ends at a pen-up or end-of-sketch point; the next point starts a new stroke."""
+    b, t, _ = x.shape
+    idx = torch.arange(t).expand(b, t)
+    valid = idx < lengths[:, None]
+    ends = ((x[:, :, 5] > 0.5) | (x[:, :, 6] > 0.5)) & valid  # (B, T)
+    starts = torch.zeros_like(ends)
+    starts[:, 0] = True
+    starts[:, 1:] = ends[:, :-1]
+    first = torch.cummax(torch.where(starts, idx, torch.zeros_like(idx)), dim=1).values
+    big = torch.full_like(idx, t - 1)
+    last = torch.flip(torch.cummin(torch.flip(torch.where(ends, idx, big), [1]), dim=1).values, [1])
+    return valid, first, last
+
+
+def resample_batch(x: torch.Tensor, lengths: torch.Tensor, max_drop: float = 0.5, reverse_prob: float = 0.5,
+                   generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Point-density and direction augmentation, x (B, T, 7) -> (x', lengths'):
+
+    - coarsening: each sketch draws a rate r ~ U(0, max_drop) and drops each interior point of a stroke (not
+      its first or last) with probability r, as a coarser simplification of the same drawing would;
+    - reversal: with probability reverse_prob a sketch has every stroke drawn backwards (stroke order and
+      pen states kept).
+
+    Offsets (features 2:4) are left stale: augment_batch recomputes them (and renormalises) afterwards."""
+    b, t, _ = x.shape
+    valid, first, last = stroke_bounds(x, lengths)
+    idx = torch.arange(t).expand(b, t)
+    flip = torch.rand(b, generator=generator) < reverse_prob  # (B,)
+    src = torch.where(flip[:, None] & valid, first + last - idx, idx)  # (B, T)
+    out = x.clone()
+    out[:, :, 0:2] = torch.gather(x[:, :, 0:2], 1, src[:, :, None].expand(b, t, 2))
+    rate = torch.rand(b, generator=generator) * max_drop  # (B,)
+    interior = valid & (idx != first) & (idx != last)
+    drop = interior & (torch.rand(b, t, generator=generator) < rate[:, None])
+    keep = valid & ~drop  # (B, T)
+    order = torch.sort((~keep).to(torch.int64) * t + idx, dim=1).indices  # kept points first, in order
+    out = torch.gather(out, 1, order[:, :, None].expand(b, t, out.shape[2]))
+    new_lengths = keep.sum(1)
+    mask = (torch.arange(t)[None, :] < new_lengths[:, None]).to(out.dtype)[:, :, None]
+    return out * mask, new_lengths

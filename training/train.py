@@ -20,7 +20,7 @@ import torch
 from tqdm import tqdm
 
 from sketchprep.preprocess import PreprocessConfig
-from training.augment import augment_batch
+from training.augment import augment_batch, resample_batch
 from training.data import SketchSet, iterate_batches, load_splits
 from training.gacl import GACLConfig, gacl_loss, norm_softmax_loss
 from training.model import ENCODER_PRESETS, SketchQualityNet
@@ -47,6 +47,8 @@ class TrainConfig:
     device: str = "cpu"
     max_points: int = 128
     augment: bool = True
+    drop_points_max: float = 0.0  # > 0: drop up to this fraction of stroke-interior points (density augmentation)
+    reverse_prob: float = 0.0  # > 0: draw every stroke backwards with this probability (direction augmentation)
     init_from: str | None = None  # checkpoint to start from (stage 2)
     q_init_median: float | None = 60.0  # GACL: scale f so the median training q starts here (None: off)
     ramp_steps: int = 0  # GACL: margin and lambda_g ramp 0 -> 1 over this many steps
@@ -172,6 +174,8 @@ def train(cfg: TrainConfig) -> dict:
                    desc=f"epoch {epoch}", mininterval=10, disable=None)
         for x, lens, y, _ in bar:
             x, lens, y = x.to(cfg.device), lens.to(cfg.device), y.to(cfg.device)
+            if cfg.augment and (cfg.drop_points_max > 0 or cfg.reverse_prob > 0):
+                x, lens = resample_batch(x, lens, cfg.drop_points_max, cfg.reverse_prob, generator=gen)
             if cfg.augment:
                 x = augment_batch(x, lens, pre.offset_scale, generator=gen)
             f, cos = net(x, lens)  # (B, D), (B, C)
