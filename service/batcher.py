@@ -205,7 +205,7 @@ class Batcher:
         """(bucket to dispatch now or None, seconds until the oldest item's deadline).
 
         A full bucket always goes. While every worker is busy, only full batches are formed (they wait in
-        the executor's queue for the next free worker); partial batches wait for a free worker, gathering
+        the workers' queue for the next free worker); partial batches wait for a free worker, gathering
         more sketches meanwhile, and then for the oldest item's max_wait deadline.
         """
         oldest_b, oldest_t = None, float("inf")
