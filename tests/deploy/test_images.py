@@ -91,15 +91,18 @@ def _stage_copies(dockerfile: Dockerfile, name: str) -> list[str]:
             for src in copy_parts(rest)[1] if "from" not in copy_parts(rest)[0]]
 
 
-def test_api_image_has_serving_code_and_the_model_only(dockerfile: Dockerfile) -> None:
+def test_api_image_has_serving_code_and_the_models_only(dockerfile: Dockerfile) -> None:
     copies = _stage_copies(dockerfile, "api")
-    assert {c.rstrip("/") for c in copies} == {"service", "sketchprep", "models/gacl-cos"}
+    assert {c.rstrip("/") for c in copies} == {"service", "sketchprep", "models/gacl-cos", "models/sketchrnn"}
     env = " ".join(rest for instr, rest in dockerfile.stage("api").instructions if instr == "ENV")
-    model_dir = re.search(r"SKETCHQ_MODEL_DIR=(\S+)", env).group(1)  # type: ignore[union-attr]
     dests = [copy_parts(rest)[2] for instr, rest in dockerfile.stage("api").instructions if instr == "COPY"]
-    assert model_dir.rstrip("/") in [d.rstrip("/") for d in dests]
-    s = settings_from_env({"SKETCHQ_MODEL_DIR": model_dir, "SKETCHQ_HOST": "0.0.0.0"})
-    assert str(s.model_dir) == model_dir
+    found = {}
+    for var in ("SKETCHQ_MODEL_DIR", "SKETCHQ_ENHANCE_MODEL_DIR"):  # the scorer and the VAE of /enhance
+        found[var] = re.search(rf"{var}=(\S+)", env).group(1)  # type: ignore[union-attr]
+        assert found[var].rstrip("/") in [d.rstrip("/") for d in dests], var
+    s = settings_from_env({**found, "SKETCHQ_HOST": "0.0.0.0"})
+    assert str(s.model_dir) == found["SKETCHQ_MODEL_DIR"]
+    assert str(s.enhance_model_dir) == found["SKETCHQ_ENHANCE_MODEL_DIR"]
     # No torch, no training code in any serving requirement.
     for f in ("serve.txt", "ort-cpu.txt", "ort-gpu.txt"):
         assert "torch" not in pins(REQ_DIR / f), f
