@@ -21,10 +21,13 @@ async def get_state(request: Request) -> ServiceState:
 StateDep = Annotated[ServiceState, Depends(get_state)]
 
 
+def _not_serving(state: ServiceState) -> ShuttingDownError:
+    return ShuttingDownError("the service is not serving (starting or stopped)", state.settings.retry_after_s)
+
+
 async def get_scorer(state: StateDep) -> Scorer:
     if state.scorer is None:  # while draining it still serves: only readiness fails
-        raise ShuttingDownError("the service is not serving (starting or stopped)",
-                                state.settings.retry_after_s)
+        raise _not_serving(state)
     return state.scorer
 
 
@@ -33,8 +36,7 @@ ScorerDep = Annotated[Scorer, Depends(get_scorer)]
 
 async def get_attributor(state: StateDep) -> Attributor:
     if state.attributor is None:
-        raise ShuttingDownError("the service is not serving (starting or stopped)",
-                                state.settings.retry_after_s)
+        raise _not_serving(state)
     return state.attributor
 
 
@@ -43,8 +45,7 @@ AttributorDep = Annotated[Attributor, Depends(get_attributor)]
 
 async def get_enhancer(state: StateDep) -> Enhancer:
     if state.scorer is None:
-        raise ShuttingDownError("the service is not serving (starting or stopped)",
-                                state.settings.retry_after_s)
+        raise _not_serving(state)
     if state.enhancer is None:
         raise FeatureUnavailableError(f"enhancement model not installed (no Sketch-RNN export in "
                                       f"{state.settings.enhance_model_dir})", state.settings.retry_after_s)
