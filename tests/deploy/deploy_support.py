@@ -6,19 +6,13 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import signal
-import socket
-import subprocess
-import sys
-import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import yaml
 from pydantic import AliasChoices
+from server_proc import ServerProc
 
 from service.settings import Settings
 
@@ -314,52 +308,9 @@ def exposition_names(text: str) -> dict[str, set[str]]:
 
 
 # --- a real server ---------------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+class Server(ServerProc):
+    """The shared test server (tests/server_proc.py) on the shipped model with the cache off, unless the
+    settings say otherwise."""
 
-
-class Server:
-    """`python -m service` in a subprocess on a free port, settings given as SKETCHQ_* variables."""
-
-    def __init__(self, wait_ready: bool = True, **settings: Any) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SKETCHQ_") and k != "REDIS_URL"}
-        env.update({"SKETCHQ_PORT": str(self.port), "SKETCHQ_HOST": "127.0.0.1", "SKETCHQ_MODEL_DIR": str(MODEL_DIR),
-                    "SKETCHQ_CACHE": "off", "SKETCHQ_LOG_LEVEL": "info", "PYTHONUNBUFFERED": "1"})
-        env.update({f"SKETCHQ_{k.upper()}": str(v) for k, v in settings.items()})
-        self.log_file = tempfile.NamedTemporaryFile(  # noqa: SIM115  (closed in stop())
-            "w+", prefix="sketchq-deploy-", suffix=".log", delete=False)
-        self.proc = subprocess.Popen([sys.executable, "-m", "service"], cwd=REPO, env=env,
-                                     stdout=self.log_file, stderr=subprocess.STDOUT)
-        if wait_ready:
-            self.wait_ready()
-
-    def wait_ready(self, timeout_s: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.log()}")
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"server not ready in {timeout_s} s:\n{self.log()}")
-
-    def log(self) -> str:
-        return Path(self.log_file.name).read_text()
-
-    def signal(self, sig: int = signal.SIGTERM) -> None:
-        self.proc.send_signal(sig)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
-        self.log_file.close()
-        Path(self.log_file.name).unlink(missing_ok=True)
+    def __init__(self, **settings: Any) -> None:
+        super().__init__(**{"model_dir": MODEL_DIR, "cache": "off", **settings})

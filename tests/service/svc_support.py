@@ -5,17 +5,15 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
-import signal
 import socket
 import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
+from server_proc import ServerProc, free_port  # noqa: F401  (ServerProc: re-exported for the service tests)
 
 from sketchprep.formats import read_ndjson
 from sketchprep.strokes import strokes_to_drawing
@@ -53,15 +51,6 @@ def load_sketches(categories: list[str], per_category: int) -> list[dict[str, An
     return out
 
 
-START_TIMEOUT_S = 120  # a loaded 2-core machine can take a while to import and warm the model
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class RedisProc:
     """A throw-away redis-server on a free port (no persistence)."""
 
@@ -91,52 +80,6 @@ class RedisProc:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(5)
-
-
-class ServerProc:
-    """`python -m service` in a subprocess on a free port, with settings given as environment variables."""
-
-    def __init__(self, **settings: Any) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SKETCHQ_") and k != "REDIS_URL"}
-        env.update({"SKETCHQ_PORT": str(self.port), "SKETCHQ_HOST": "127.0.0.1", "SKETCHQ_SHUTDOWN_GRACE_S": "0",
-                    "SKETCHQ_LOG_LEVEL": "info", "PYTHONUNBUFFERED": "1"})
-        env.update({f"SKETCHQ_{k.upper()}": str(v) for k, v in settings.items()})
-        self.log_file = tempfile.NamedTemporaryFile(  # noqa: SIM115  (closed in stop())
-            "w+", prefix="sketchq-server-", suffix=".log", delete=False)
-        self.proc = subprocess.Popen([sys.executable, "-m", "service"], cwd=REPO, env=env,
-                                     stdout=self.log_file, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.log()}")
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        log = self.log()  # before stop(), which removes the log file
-        self.stop()
-        raise RuntimeError(f"server not ready in {START_TIMEOUT_S} s:\n{log}")
-
-    def log(self) -> str:
-        return Path(self.log_file.name).read_text()
-
-    def signal(self, sig: int = signal.SIGTERM) -> None:
-        self.proc.send_signal(sig)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self.log_file.close()
-        Path(self.log_file.name).unlink(missing_ok=True)
 
 
 def metric(text: str, name: str, **labels: str) -> float:
