@@ -31,11 +31,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from service.vae import chamfer, to_vae_frame  # noqa: E402
 from sketchprep.formats import SketchRecord, canonical_category, read_records  # noqa: E402
-from sketchprep.stroke5 import pad_batch, stroke5_to_strokes, strokes_to_stroke5  # noqa: E402
+from sketchprep.stroke5 import encoder_rows, pad_batch, stroke5_to_strokes  # noqa: E402
 from sketchprep.strokes import Sketch, strokes_to_drawing  # noqa: E402
 from training.data import split_of  # noqa: E402
 from training.sketchrnn.latent_search import QualityCritic, SearchConfig, encode_mean, latent_search  # noqa: E402
-from training.sketchrnn.model import load_model  # noqa: E402
+from training.sketchrnn.model import SketchRNN, load_model  # noqa: E402
 
 
 def held_out(data: Path, classes: list[str], per_class: int, split: str = "test") -> list[SketchRecord]:
@@ -74,19 +74,17 @@ def run_service(client: httpx.Client, server: str, recs: list[SketchRecord], alp
     return out
 
 
-def run_reference(vae_checkpoint: str, scorer_checkpoint: str, recs: list[SketchRecord], cfg: SearchConfig,
-                  batch: int) -> tuple[list[Sketch], list[float]]:
+def run_reference(model: SketchRNN, classes: list[str], scorer_checkpoint: str, recs: list[SketchRecord],
+                  cfg: SearchConfig, batch: int) -> tuple[list[Sketch], list[float]]:
     """The torch reference for every sketch -> (decoded sketches in the VAE frame, q(D(z0)) per sketch)."""
-    model, ck = load_model(vae_checkpoint)
     critic = QualityCritic.from_checkpoint(scorer_checkpoint)
-    index = {canonical_category(c): i for i, c in enumerate(ck["classes"])}
+    index = {canonical_category(c): i for i, c in enumerate(classes)}
     t_max = model.cfg.max_seq_len
     sketches: list[Sketch] = []
     q_start: list[float] = []
     for lo in range(0, len(recs), batch):
         chunk = recs[lo: lo + batch]
-        rows = [strokes_to_stroke5(to_vae_frame(r.strokes, t_max))[:t_max] for r in chunk]
-        rows = [r if len(r) else np.array([[0, 0, 0, 1, 0]], np.float32) for r in rows]
+        rows = [encoder_rows(to_vae_frame(r.strokes, t_max), t_max) for r in chunk]
         x, lengths = pad_batch(rows, max(len(r) for r in rows))  # (B, T, 5), (B,)
         z0 = encode_mean(model, torch.from_numpy(x).float(), torch.from_numpy(lengths))  # (B, Z)
         labels = torch.tensor([index[canonical_category(r.category)] for r in chunk])
@@ -145,7 +143,7 @@ def main() -> int:
     args = p.parse_args()
     torch.set_num_threads(args.threads)
 
-    _, ck = load_model(args.vae_checkpoint)
+    vae, ck = load_model(args.vae_checkpoint)
     recs = held_out(Path(args.data), list(ck["classes"]), args.per_class, args.split)
     client = httpx.Client()
     t0 = time.time()
@@ -156,7 +154,7 @@ def main() -> int:
     cfg = SearchConfig(steps=args.ref_steps, lr=args.ref_lr, alpha=alpha, tau=args.ref_tau,
                        optimizer=args.ref_optimizer)
     t1 = time.time()
-    ref, ref_q_start = run_reference(args.vae_checkpoint, args.scorer_checkpoint, recs, cfg, args.ref_batch)
+    ref, ref_q_start = run_reference(vae, list(ck["classes"]), args.scorer_checkpoint, recs, cfg, args.ref_batch)
     t2 = time.time()
     q_ref = np.array(score(client, args.server, ref))
     q_in = np.array([s["q_in"] for s in svc])

@@ -18,7 +18,7 @@ import onnxruntime as ort
 from service.errors import ModelLoadError
 from service.model import file_sha256
 from sketchprep.preprocess import fit_length, normalise
-from sketchprep.stroke5 import pad_batch, stroke5_to_strokes, strokes_to_stroke5
+from sketchprep.stroke5 import encoder_rows, pad_batch, stroke5_to_strokes
 from sketchprep.strokes import Sketch
 
 CARD_FILE = "sketchrnn_card.json"
@@ -68,9 +68,7 @@ class VaeModel:
 
     def encode(self, strokes: Sketch) -> np.ndarray:
         """One sketch in the VAE's frame -> z0 = the encoder's mean, (Z,) float32."""
-        rows = strokes_to_stroke5(strokes)[: self.max_seq_len]
-        if len(rows) == 0:  # a single point: one zero offset
-            rows = np.array([[0.0, 0.0, 0.0, 1.0, 0.0]], dtype=np.float32)
+        rows = encoder_rows(strokes, self.max_seq_len)
         x, lengths = pad_batch([rows], len(rows))
         (mu,) = self.encoder.run(None, {"strokes5": x.astype(np.float32), "lengths": lengths})
         return mu[0].astype(np.float32)

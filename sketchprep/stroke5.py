@@ -31,6 +31,15 @@ def strokes_to_stroke5(strokes: Sketch) -> np.ndarray:
     return rows
 
 
+def encoder_rows(strokes: Sketch, max_rows: int) -> np.ndarray:
+    """A sketch -> the (L, 5) stroke-5 rows a Sketch-RNN encoder reads: at most `max_rows`, and at least one
+    (a single point becomes one zero offset that lifts the pen)."""
+    rows = strokes_to_stroke5(strokes)[:max_rows]
+    if len(rows) == 0:
+        rows = np.array([[0.0, 0.0, 0.0, 1.0, 0.0]], dtype=np.float32)
+    return rows
+
+
 def stroke5_length(rows: np.ndarray) -> int:
     """Number of real rows: everything before the first row whose pen state is end-of-sketch."""
     pen = np.asarray(rows)[:, 2:5].argmax(axis=1) if len(rows) else np.zeros(0, dtype=int)
