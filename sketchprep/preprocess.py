@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from itertools import accumulate
 
 import numpy as np
 
@@ -90,22 +91,34 @@ def fit_length(strokes: Sketch, max_points: int, rdp_start: float) -> Sketch:
 
 
 def sketch_to_points(strokes: Sketch, cfg: PreprocessConfig = PreprocessConfig()) -> np.ndarray:
-    """Strokes (any coordinate frame, at least one point) -> (T, 7) float32 features, T <= max_points."""
+    """Strokes (any coordinate frame, at least one point) -> (T, 7) float32 features, T <= max_points.
+
+    One pass over the concatenated points: normalise (as `normalise` does), fit the length (`fit_length`,
+    only for a sketch of more than max_points points), features. The values go through the same float64
+    operations as doing it stroke by stroke and are rounded to float32 once, so the result is bit-identical
+    to that (tests/sketchprep/test_preprocess_reference.py keeps the stroke-by-stroke reference).
+    """
     strokes = [s for s in strokes if len(s) > 0]
     if not strokes:
         raise ValueError("a sketch needs at least one point")
-    strokes = fit_length(normalise(strokes), cfg.max_points, cfg.rdp_start)
-    xy = np.concatenate(strokes, axis=0)  # (T, 2)
+    xy = np.concatenate(strokes, axis=0) if len(strokes) > 1 else np.asarray(strokes[0])  # (N, 2)
+    lo = np.minimum.reduce(xy, axis=0)  # (2,)
+    extent = float((np.maximum.reduce(xy, axis=0) - lo).max())
+    xy = (xy - lo) / (extent if extent > 0.0 else 1.0)  # (N, 2) in [0, 1], a new array
     t = len(xy)
-    feats = np.zeros((t, FEATURE_DIM), dtype=np.float64)
-    feats[:, 0:2] = 2.0 * (xy - 0.5)
-    feats[1:, 2:4] = cfg.offset_scale * np.diff(xy, axis=0)
-    stroke_ends = np.cumsum([len(s) for s in strokes]) - 1
-    feats[:, 4] = 1.0
-    feats[stroke_ends, 4] = 0.0
-    feats[stroke_ends, 5] = 1.0
-    feats[t - 1, 4:7] = (0.0, 0.0, 1.0)
-    return feats.astype(np.float32)
+    if t > cfg.max_points:  # rare: re-simplify stroke by stroke
+        starts = np.cumsum([len(s) for s in strokes[:-1]])  # (S - 1,) where strokes 2..S begin
+        strokes = fit_length(np.split(xy, starts), cfg.max_points, cfg.rdp_start)
+        xy = np.concatenate(strokes, axis=0)  # (T, 2)
+        t = len(xy)
+    feats = np.zeros((t, FEATURE_DIM), dtype=np.float32)  # float64 results are cast once on writing
+    np.multiply(2.0, xy - 0.5, out=feats[:, 0:2])
+    np.multiply(cfg.offset_scale, xy[1:] - xy[:-1], out=feats[1:, 2:4])  # offsets; 0 for the first point
+    feats[:, 4] = 1.0  # pen down ...
+    if len(strokes) > 1:  # ... except at stroke ends: pen up
+        feats[[end - 1 for end in accumulate(map(len, strokes))], 4:6] = (0.0, 1.0)
+    feats[t - 1, 4:7] = (0.0, 0.0, 1.0)  # end of sketch
+    return feats
 
 
 def collate(points: Sequence[np.ndarray], length: int | None = None) -> tuple[np.ndarray, np.ndarray]:
