@@ -12,14 +12,21 @@ import torch
 def augment_batch(x: torch.Tensor, lengths: torch.Tensor, offset_scale: float, max_degrees: float = 10.0,
                   max_scale: float = 0.1, generator: torch.Generator | None = None) -> torch.Tensor:
     """x (B, T, 7) -> augmented copy (B, T, 7); padding stays zero."""
-    b, t, _ = x.shape
-    mask = (torch.arange(t)[None, :] < lengths[:, None]).to(x.dtype)[:, :, None]  # (B, T, 1)
+    b = x.shape[0]
     xy = (x[:, :, 0:2] + 1.0) / 2.0  # (B, T, 2) back to [0, 1]
     angle = (torch.rand(b, generator=generator) * 2 - 1) * math.radians(max_degrees)  # (B,)
     scale = 1.0 + (torch.rand(b, 2, generator=generator) * 2 - 1) * max_scale  # (B, 2)
     cos, sin = torch.cos(angle), torch.sin(angle)
     rot = torch.stack([torch.stack([cos, -sin], 1), torch.stack([sin, cos], 1)], 1)  # (B, 2, 2)
     xy = torch.einsum("bij,btj->bti", rot, xy * scale[:, None, :])
+    return with_positions(x, xy, lengths, offset_scale)
+
+
+def with_positions(x: torch.Tensor, xy: torch.Tensor, lengths: torch.Tensor, offset_scale: float) -> torch.Tensor:
+    """x (B, T, 7) with its points moved to xy (B, T, 2): renormalised as sketchprep.preprocess does (top-left
+    at 0, longest side 1), positions and offsets rewritten, pen states kept, padding zero."""
+    t = x.shape[1]
+    mask = (torch.arange(t)[None, :] < lengths[:, None]).to(x.dtype)[:, :, None]  # (B, T, 1)
     big = 1e6 * (1.0 - mask)
     lo = (xy + big).amin(1, keepdim=True)  # (B, 1, 2)
     hi = (xy - big).amax(1, keepdim=True)
@@ -69,9 +76,16 @@ def resample_batch(x: torch.Tensor, lengths: torch.Tensor, max_drop: float = 0.5
     rate = torch.rand(b, generator=generator) * max_drop  # (B,)
     interior = valid & (idx != first) & (idx != last)
     drop = interior & (torch.rand(b, t, generator=generator) < rate[:, None])
-    keep = valid & ~drop  # (B, T)
-    order = torch.sort((~keep).to(torch.int64) * t + idx, dim=1).indices  # kept points first, in order
-    out = torch.gather(out, 1, order[:, :, None].expand(b, t, out.shape[2]))
+    return keep_points(out, valid & ~drop)
+
+
+def keep_points(x: torch.Tensor, keep: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """x (B, T, F), keep (B, T) bool -> (x' (B, T, F) with the kept points first, in order, zero after;
+    lengths' (B,)). Features are copied as they are (offsets and pen states are the caller's business)."""
+    b, t, f = x.shape
+    idx = torch.arange(t).expand(b, t)
+    order = torch.sort((~keep).to(torch.int64) * t + idx, dim=1).indices  # (B, T) kept points first
+    out = torch.gather(x, 1, order[:, :, None].expand(b, t, f))
     new_lengths = keep.sum(1)
     mask = (torch.arange(t)[None, :] < new_lengths[:, None]).to(out.dtype)[:, :, None]
     return out * mask, new_lengths

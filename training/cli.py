@@ -31,7 +31,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
             p.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default)
         elif f.name in {"init_from", "device", "optimizer", "schedule"}:
             p.add_argument(flag, default=f.default)
-        elif f.name in {"q_init_median", "lr", "weight_decay", "bin_temperature", "drop_points_max", "reverse_prob"}:
+        elif isinstance(f.default, float):
             p.add_argument(flag, type=float, default=f.default)
         else:
             p.add_argument(flag, type=int, default=f.default)

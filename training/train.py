@@ -22,6 +22,7 @@ from tqdm import tqdm
 from sketchprep.preprocess import PreprocessConfig
 from training.augment import augment_batch, resample_batch
 from training.data import SketchSet, iterate_batches, load_splits
+from training.degrade import degrade_batch, rank_loss
 from training.gacl import GACLConfig, gacl_loss, norm_softmax_loss
 from training.model import ENCODER_PRESETS, SketchQualityNet
 from training.monitor import CollapseError, feature_health
@@ -49,6 +50,13 @@ class TrainConfig:
     augment: bool = True
     drop_points_max: float = 0.0  # > 0: drop up to this fraction of stroke-interior points (density augmentation)
     reverse_prob: float = 0.0  # > 0: draw every stroke backwards with this probability (direction augmentation)
+    rank_weight: float = 0.0  # GACL: > 0 adds the degradation ranking loss (training.degrade) with this weight
+    rank_margin: float = 0.1  # ... damaged copies must score below exp(-margin) x the clean q
+    rank_count: int = 32  # ... sketches per batch that get a damaged copy (half jittered, half strokes dropped)
+    rank_jitter_min: float = 0.02  # ... jitter sigma ~ U(min, max), fraction of the longest side
+    rank_jitter_max: float = 0.08
+    rank_drop_min: float = 0.2  # ... each stroke dropped with probability ~ U(min, max)
+    rank_drop_max: float = 0.6
     init_from: str | None = None  # checkpoint to start from (stage 2)
     q_init_median: float | None = 60.0  # GACL: scale f so the median training q starts here (None: off)
     ramp_steps: int = 0  # GACL: margin and lambda_g ramp 0 -> 1 over this many steps
@@ -178,12 +186,25 @@ def train(cfg: TrainConfig) -> dict:
                 x, lens = resample_batch(x, lens, cfg.drop_points_max, cfg.reverse_prob, generator=gen)
             if cfg.augment:
                 x = augment_batch(x, lens, pre.offset_scale, generator=gen)
-            f, cos = net(x, lens)  # (B, D), (B, C)
+            n_rank = min(cfg.rank_count, len(y)) if gcfg is not None and cfg.rank_weight > 0 else 0
+            if n_rank:
+                xd, ld, usable = degrade_batch(x[:n_rank], lens[:n_rank], pre.offset_scale,
+                                               (cfg.rank_jitter_min, cfg.rank_jitter_max),
+                                               (cfg.rank_drop_min, cfg.rank_drop_max), gen)
+                f_all, cos_all = net(torch.cat([x, xd]), torch.cat([lens, ld]))  # (B + n, D), (B + n, C)
+                f, cos, f_damaged = f_all[: len(y)], cos_all[: len(y)], f_all[len(y):]
+            else:
+                f, cos = net(x, lens)  # (B, D), (B, C)
             if gcfg is None:
                 loss, stats = norm_softmax_loss(cos, y, cfg.s), {}
             else:
                 ramp = min(1.0, (step + 1) / cfg.ramp_steps) if cfg.ramp_steps else 1.0
                 loss, stats = gacl_loss(f, cos, y, gcfg, ramp, bins, cfg.bin_temperature)
+                if n_rank:
+                    q_all = torch.linalg.vector_norm(torch.cat([f[:n_rank], f_damaged]), dim=1)  # (2n,)
+                    rank = rank_loss(q_all[:n_rank], q_all[n_rank:], usable, cfg.rank_margin)
+                    loss = loss + ramp * cfg.rank_weight * rank
+                    stats["rank"] = float(rank.detach())
             if not torch.isfinite(loss.detach()):
                 raise FloatingPointError(f"non-finite loss at step {step}")
             opt.zero_grad(set_to_none=True)

@@ -49,6 +49,20 @@ def test_gacl_fine_tune_keeps_q_finite_inside_the_range_and_lowers_the_loss(synt
     assert [e["soft_bins"] for e in epochs] == [5, 20]
 
 
+def test_degradation_ranking_logs_its_loss_and_lowers_it(synthetic_folder, tmp_path):
+    train(small_config(synthetic_folder, tmp_path / "sm", head="softmax", epochs=2))
+    cfg = small_config(synthetic_folder, tmp_path / "rank", head="gacl", epochs=3, lr=1e-3,
+                       init_from=str(tmp_path / "sm" / "last.pt"), q_init_median=60.0, ramp_steps=4,
+                       soft_binning=False, rank_weight=2.0, rank_margin=0.2, rank_count=16)
+    summary = train(cfg)
+    steps = [json.loads(x) for x in (tmp_path / "rank" / "metrics.jsonl").read_text().splitlines()
+             if '"kind": "step"' in x]
+    ranks = [s["rank"] for s in steps]
+    assert all(np.isfinite(ranks)) and ranks[0] > 0
+    assert np.mean(ranks[-4:]) < np.mean(ranks[:4])
+    assert 10.0 <= summary["q_median"] <= 110.0 and not summary["collapsed"]
+
+
 def test_resume_continues_from_the_last_epoch(synthetic_folder, tmp_path):
     out = tmp_path / "run"
     train(small_config(synthetic_folder, out, head="softmax", epochs=1))

@@ -1,0 +1,84 @@
+"""Degradation ranking (training.degrade): the damaged copies are valid model inputs of the damaged drawing
+(checked against sketchprep's own preprocessing of the kept strokes) and the hinge only pushes damaged q."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from sketchprep.preprocess import PreprocessConfig, collate, sketch_to_points  # noqa: E402
+from training.degrade import degrade_batch, drop_strokes_batch, jitter_batch, rank_loss  # noqa: E402
+
+PRE = PreprocessConfig()
+RNG = np.random.default_rng(1)
+# stroke lengths all different, so the kept strokes can be told apart by their lengths
+SKETCHES = [
+    [RNG.uniform(0, 255, (n, 2)) for n in (9, 1, 6, 4)],
+    [RNG.uniform(0, 100, (30, 2))],
+    [RNG.uniform(0, 50, (2, 2)), RNG.uniform(0, 80, (3, 2))],
+    [RNG.uniform(0, 10, (n, 2)) for n in (5, 2, 7, 3, 8, 11)],
+]
+
+
+def batch(sketches: list) -> tuple[torch.Tensor, torch.Tensor]:
+    x, lengths = collate([sketch_to_points(s, PRE) for s in sketches], 48)
+    return torch.from_numpy(x), torch.from_numpy(lengths)
+
+
+def stroke_lengths(x: np.ndarray, n: int) -> list[int]:
+    ends = np.flatnonzero((x[:n, 5] > 0.5) | (x[:n, 6] > 0.5))
+    return np.diff(np.concatenate([[-1], ends])).tolist()
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_dropping_strokes_equals_preprocessing_the_kept_strokes(seed: int) -> None:
+    x, lengths = batch(SKETCHES)
+    out, new_lengths, damaged = drop_strokes_batch(x, lengths, PRE.offset_scale, (0.3, 0.7),
+                                                   torch.Generator().manual_seed(seed))
+    assert damaged.tolist() == [True, False, True, True]
+    for i, sk in enumerate(SKETCHES):
+        n = int(new_lengths[i])
+        kept_lengths = stroke_lengths(out[i].numpy(), n)
+        if not damaged[i]:
+            torch.testing.assert_close(out[i], x[i], atol=1e-5, rtol=0)
+            continue
+        assert 1 <= len(kept_lengths) < len(sk), "at least one stroke dropped, at least one kept"
+        kept = [s for s in sk if len(s) in kept_lengths]
+        assert [len(s) for s in kept] == kept_lengths, "stroke order kept"
+        np.testing.assert_allclose(out[i, :n].numpy(), sketch_to_points(kept, PRE), atol=1e-5)
+        assert not out[i, n:].any(), "padding stays zero"
+
+
+def test_jitter_moves_points_keeps_pen_states_and_the_frame() -> None:
+    x, lengths = batch(SKETCHES)
+    same = jitter_batch(x, lengths, PRE.offset_scale, (0.0, 0.0))
+    torch.testing.assert_close(same, x, atol=1e-5, rtol=0)
+    out = jitter_batch(x, lengths, PRE.offset_scale, (0.05, 0.05), torch.Generator().manual_seed(0))
+    assert torch.equal(out[:, :, 4:], x[:, :, 4:])
+    for i, n in enumerate(lengths.tolist()):
+        xy = out[i, :n, :2]
+        assert (xy - x[i, :n, :2]).abs().max() > 0.01
+        assert torch.allclose(xy.amin(0), torch.tensor([-1.0, -1.0]).minimum(xy.amin(0)))
+        assert abs(float((xy.amax(0) - xy.amin(0)).max()) - 2.0) < 1e-5, "longest side renormalised"
+
+
+def test_degrade_batch_jitters_the_first_half_and_drops_strokes_in_the_second() -> None:
+    x, lengths = batch(SKETCHES)
+    out, new_lengths, usable = degrade_batch(x, lengths, PRE.offset_scale, (0.05, 0.05), (0.5, 0.5),
+                                             torch.Generator().manual_seed(0))
+    assert new_lengths[:2].tolist() == lengths[:2].tolist()
+    assert (new_lengths[2:] < lengths[2:]).all()
+    assert usable.tolist() == [True, True, True, True]
+
+
+def test_rank_loss_is_a_hinge_on_log_q_that_only_pushes_damaged_copies() -> None:
+    q_clean = torch.tensor([50.0, 50.0, 50.0], requires_grad=True)
+    q_damaged = torch.tensor([20.0, 50.0, 80.0], requires_grad=True)
+    usable = torch.tensor([True, True, False])
+    loss = rank_loss(q_clean, q_damaged, usable, margin=0.1)
+    assert float(loss.detach()) == pytest.approx(0.1 / 2)  # only the tied pair violates; the third is not usable
+    loss.backward()
+    assert q_clean.grad is None or not q_clean.grad.any()
+    assert q_damaged.grad.tolist()[0] == 0.0 and q_damaged.grad.tolist()[1] > 0 and q_damaged.grad.tolist()[2] == 0
