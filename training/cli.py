@@ -29,7 +29,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         flag = "--" + f.name.replace("_", "-")
         if f.type == "bool" or isinstance(f.default, bool):
             p.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default)
-        elif f.name in {"init_from", "device", "optimizer", "schedule"}:
+        elif f.name in {"init_from", "device", "optimizer", "schedule"} or isinstance(f.default, str):
             p.add_argument(flag, default=f.default)
         elif isinstance(f.default, float):
             p.add_argument(flag, type=float, default=f.default)

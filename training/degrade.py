@@ -1,21 +1,28 @@
 """Degradation ranking: an annotation-free extra loss that teaches q to fall when a sketch is damaged.
 
-GACL alone ties q to how recognisable a sketch is; a sketch with noisy coordinates or with half its strokes
-missing can stay recognisable and keep a high q, although a person sees it as worse drawn. For a few
-sketches of each batch a damaged copy is made on the fly (coordinate jitter, or a random subset of strokes
-dropped) and a hinge asks its q to sit below the clean sketch's by a relative margin:
+GACL alone ties q to how recognisable a sketch is; a sketch with noisy coordinates, with half its strokes
+missing or with unrelated strokes added can stay recognisable and keep a high q, although a person sees it
+as worse drawn. For a few sketches of each batch a damaged copy is made on the fly and a hinge asks its q to
+sit below the clean sketch's by a relative margin:
 
     L_rank = mean relu(log q(x') - log q(x).detach() + margin)
 
 The clean q is detached, so the loss only pushes damaged sketches down and leaves the GACL balance of clean
-sketches alone. No labels are involved: the damage is synthetic. Added scribble strokes, the third family
-of the evaluation's corruption test, are deliberately not used here, so they remain a held-out check.
+sketches alone. No labels are involved: the damage is synthetic. Kinds of damage: `jitter` (Gaussian noise
+on every point), `drop` (a random subset of strokes removed), `add` (1-3 strokes of other real training
+sketches pasted in at random places) and `collage` (the sketch replaced by as many foreign real strokes
+placed at random: pen strokes that draw nothing). Added strokes are always real pen strokes, never the
+synthetic scribbles (random walks, random curves, zig-zags) of the evaluation's corruption test and of the
+attribution set (training/attribution_set.py), so those stay held-out checks.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
+from sketchprep.preprocess import PreprocessConfig, collate, sketch_to_points
+from sketchprep.strokes import Sketch
 from training.augment import keep_points, stroke_bounds, with_positions
 
 
@@ -59,16 +66,47 @@ def drop_strokes_batch(x: torch.Tensor, lengths: torch.Tensor, offset_scale: flo
     return with_positions(out, xy, new_lengths, offset_scale), new_lengths, damaged
 
 
-def degrade_batch(x: torch.Tensor, lengths: torch.Tensor, offset_scale: float, jitter: tuple[float, float],
-                  drop: tuple[float, float], generator: torch.Generator | None = None,
+KINDS = ("jitter", "drop", "add", "collage")
+
+
+def pad_to(x: torch.Tensor, t: int) -> torch.Tensor:
+    return torch.nn.functional.pad(x, (0, 0, 0, t - x.shape[1]))
+
+
+def _from_strokes(sketches: list[Sketch], pre: PreprocessConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    pts, lens = collate([sketch_to_points(s, pre) for s in sketches])
+    return torch.from_numpy(pts), torch.from_numpy(lens)
+
+
+def degrade_batch(x: torch.Tensor, lengths: torch.Tensor, donors: torch.Tensor, donor_lengths: torch.Tensor,
+                  pre: PreprocessConfig, kinds: tuple[str, ...], jitter: tuple[float, float],
+                  drop: tuple[float, float], rng: np.random.Generator, generator: torch.Generator | None = None,
                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The first half of the batch jittered, the second half with strokes dropped.
-    -> (x' (B, T, 7), lengths' (B,), usable (B,) bool: the copy really is damaged)."""
-    h = x.shape[0] // 2
-    xj = jitter_batch(x[:h], lengths[:h], offset_scale, jitter, generator)
-    xd, ld, ok = drop_strokes_batch(x[h:], lengths[h:], offset_scale, drop, generator)
-    usable = torch.cat([torch.ones(h, dtype=torch.bool), ok])
-    return torch.cat([xj, xd]), torch.cat([lengths[:h], ld]), usable
+    """Damaged copies of x (B, T, 7): the batch is cut into len(kinds) consecutive parts, one per kind
+    (jitter, drop: strokes dropped, add: foreign strokes added, collage: replaced by a collage of foreign
+    strokes with as many strokes as the sketch). Foreign strokes come from `donors` (D, T', 7), other real
+    training sketches. -> (x' (B, T'', 7), lengths' (B,), usable (B,) bool: the copy really is damaged)."""
+    unknown = set(kinds) - set(KINDS)
+    if unknown:
+        raise ValueError(f"unknown degradation {sorted(unknown)}; expected some of {KINDS}")
+    donor_strokes = [points_to_strokes(donors[i, : int(donor_lengths[i])].numpy()) for i in range(len(donors))]
+    parts = []
+    for kind, idx in zip(kinds, np.array_split(np.arange(len(x)), len(kinds)), strict=True):
+        xi, li = x[idx], lengths[idx]
+        if kind == "jitter":
+            xj = jitter_batch(xi, li, pre.offset_scale, jitter, generator)
+            parts.append((xj, li, torch.ones(len(idx), dtype=torch.bool)))
+        elif kind == "drop":
+            parts.append(drop_strokes_batch(xi, li, pre.offset_scale, drop, generator))
+        else:
+            own = [points_to_strokes(xi[k, : int(li[k])].numpy()) for k in range(len(idx))]
+            made = ([add_foreign_strokes(s, donor_strokes, rng) for s in own] if kind == "add"
+                    else [collage(len(s), donor_strokes, rng) for s in own])
+            xk, lk = _from_strokes(made, pre)
+            parts.append((xk, lk, torch.ones(len(idx), dtype=torch.bool)))
+    t = max(p[0].shape[1] for p in parts)
+    return (torch.cat([pad_to(p[0], t) for p in parts]), torch.cat([p[1] for p in parts]),
+            torch.cat([p[2] for p in parts]))
 
 
 def rank_loss(q_clean: torch.Tensor, q_damaged: torch.Tensor, usable: torch.Tensor, margin: float) -> torch.Tensor:
@@ -76,3 +114,38 @@ def rank_loss(q_clean: torch.Tensor, q_damaged: torch.Tensor, usable: torch.Tens
     gap = torch.log(q_damaged.clamp_min(1e-6)) - torch.log(q_clean.detach().clamp_min(1e-6)) + margin
     hinge = torch.relu(gap) * usable
     return hinge.sum() / usable.sum().clamp_min(1)
+
+
+def points_to_strokes(points: np.ndarray) -> Sketch:
+    """(T, 7) model input -> strokes in its [0, 1] frame (split after pen-up and end-of-sketch points)."""
+    xy = (points[:, 0:2].astype(np.float64) + 1.0) / 2.0
+    ends = np.flatnonzero((points[:, 5] > 0.5) | (points[:, 6] > 0.5))
+    return [s for s in np.split(xy, ends[:-1] + 1) if len(s)]
+
+
+def _placed(stroke: np.ndarray, rng: np.random.Generator, size: tuple[float, float]) -> np.ndarray:
+    """A stroke rescaled so its longest side is U(size) of the frame, placed at a random spot in [0, 1]^2."""
+    lo, ext = stroke.min(0), max(float((stroke.max(0) - stroke.min(0)).max()), 1e-3)
+    scale = rng.uniform(*size) / ext
+    return (stroke - lo) * scale + rng.uniform(0.0, 1.0, 2)
+
+
+def add_foreign_strokes(strokes: Sketch, donors: list[Sketch], rng: np.random.Generator) -> Sketch:
+    """1-3 strokes of other real sketches (`donors`), rescaled and placed at random, inserted at random
+    positions in the stroke order: an unrelated decoration made of real pen strokes."""
+    out = list(strokes)
+    for _ in range(int(rng.integers(1, 4))):
+        donor = donors[int(rng.integers(len(donors)))]
+        stroke = _placed(donor[int(rng.integers(len(donor)))], rng, (0.2, 0.7))
+        out.insert(int(rng.integers(0, len(out) + 1)), stroke)
+    return out
+
+
+def collage(n_strokes: int, donors: list[Sketch], rng: np.random.Generator) -> Sketch:
+    """A sketch of `n_strokes` real strokes taken from random donors and placed at random: pen strokes that
+    draw nothing."""
+    out = []
+    for _ in range(max(1, n_strokes)):
+        donor = donors[int(rng.integers(len(donors)))]
+        out.append(_placed(donor[int(rng.integers(len(donor)))], rng, (0.2, 1.0)))
+    return out

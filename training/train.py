@@ -22,7 +22,7 @@ from tqdm import tqdm
 from sketchprep.preprocess import PreprocessConfig
 from training.augment import augment_batch, resample_batch
 from training.data import SketchSet, iterate_batches, load_splits
-from training.degrade import degrade_batch, rank_loss
+from training.degrade import degrade_batch, pad_to, rank_loss
 from training.gacl import GACLConfig, gacl_loss, norm_softmax_loss
 from training.model import ENCODER_PRESETS, SketchQualityNet
 from training.monitor import CollapseError, feature_health
@@ -52,7 +52,8 @@ class TrainConfig:
     reverse_prob: float = 0.0  # > 0: draw every stroke backwards with this probability (direction augmentation)
     rank_weight: float = 0.0  # GACL: > 0 adds the degradation ranking loss (training.degrade) with this weight
     rank_margin: float = 0.1  # ... damaged copies must score below exp(-margin) x the clean q
-    rank_count: int = 32  # ... sketches per batch that get a damaged copy (half jittered, half strokes dropped)
+    rank_count: int = 32  # ... sketches per batch that get a damaged copy, split evenly between the kinds
+    rank_kinds: str = "jitter,drop"  # ... comma-separated, of training.degrade.KINDS
     rank_jitter_min: float = 0.02  # ... jitter sigma ~ U(min, max), fraction of the longest side
     rank_jitter_max: float = 0.08
     rank_drop_min: float = 0.2  # ... each stroke dropped with probability ~ U(min, max)
@@ -188,10 +189,13 @@ def train(cfg: TrainConfig) -> dict:
                 x = augment_batch(x, lens, pre.offset_scale, generator=gen)
             n_rank = min(cfg.rank_count, len(y)) if gcfg is not None and cfg.rank_weight > 0 else 0
             if n_rank:
-                xd, ld, usable = degrade_batch(x[:n_rank], lens[:n_rank], pre.offset_scale,
+                xd, ld, usable = degrade_batch(x[:n_rank], lens[:n_rank], x[n_rank:], lens[n_rank:], pre,
+                                               tuple(cfg.rank_kinds.split(",")),
                                                (cfg.rank_jitter_min, cfg.rank_jitter_max),
-                                               (cfg.rank_drop_min, cfg.rank_drop_max), gen)
-                f_all, cos_all = net(torch.cat([x, xd]), torch.cat([lens, ld]))  # (B + n, D), (B + n, C)
+                                               (cfg.rank_drop_min, cfg.rank_drop_max), rng, gen)
+                t = max(x.shape[1], xd.shape[1])
+                x_all = torch.cat([pad_to(x, t), pad_to(xd, t)])  # (B + n, T, 7)
+                f_all, cos_all = net(x_all, torch.cat([lens, ld]))  # (B + n, D), (B + n, C)
                 f, cos, f_damaged = f_all[: len(y)], cos_all[: len(y)], f_all[len(y):]
             else:
                 f, cos = net(x, lens)  # (B, D), (B, C)

@@ -9,7 +9,15 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from sketchprep.preprocess import PreprocessConfig, collate, sketch_to_points  # noqa: E402
-from training.degrade import degrade_batch, drop_strokes_batch, jitter_batch, rank_loss  # noqa: E402
+from training.degrade import (  # noqa: E402
+    add_foreign_strokes,
+    collage,
+    degrade_batch,
+    drop_strokes_batch,
+    jitter_batch,
+    points_to_strokes,
+    rank_loss,
+)
 
 PRE = PreprocessConfig()
 RNG = np.random.default_rng(1)
@@ -64,13 +72,46 @@ def test_jitter_moves_points_keeps_pen_states_and_the_frame() -> None:
         assert abs(float((xy.amax(0) - xy.amin(0)).max()) - 2.0) < 1e-5, "longest side renormalised"
 
 
-def test_degrade_batch_jitters_the_first_half_and_drops_strokes_in_the_second() -> None:
+def test_degrade_batch_gives_each_kind_its_part_of_the_batch() -> None:
     x, lengths = batch(SKETCHES)
-    out, new_lengths, usable = degrade_batch(x, lengths, PRE.offset_scale, (0.05, 0.05), (0.5, 0.5),
+    donors, donor_lengths = batch(SKETCHES[::-1])
+    out, new_lengths, usable = degrade_batch(x, lengths, donors, donor_lengths, PRE, ("jitter", "drop"),
+                                             (0.05, 0.05), (0.5, 0.5), np.random.default_rng(0),
                                              torch.Generator().manual_seed(0))
     assert new_lengths[:2].tolist() == lengths[:2].tolist()
     assert (new_lengths[2:] < lengths[2:]).all()
     assert usable.tolist() == [True, True, True, True]
+    out, new_lengths, usable = degrade_batch(x, lengths, donors, donor_lengths, PRE, ("add", "collage"),
+                                             (0.05, 0.05), (0.5, 0.5), np.random.default_rng(0))
+    assert (new_lengths[:2] > lengths[:2]).all(), "foreign strokes added"
+    assert usable.all() and torch.isfinite(out).all()
+    with pytest.raises(ValueError, match="unknown degradation"):
+        degrade_batch(x, lengths, donors, donor_lengths, PRE, ("blur",), (0, 0), (0, 0), np.random.default_rng(0))
+
+
+def test_points_to_strokes_inverts_preprocessing() -> None:
+    for sk in SKETCHES:
+        pts = sketch_to_points(sk, PRE)
+        back = points_to_strokes(pts)
+        assert [len(s) for s in back] == [len(s) for s in sk]
+        np.testing.assert_allclose(sketch_to_points(back, PRE), pts, atol=1e-5)
+
+
+def test_added_strokes_keep_the_sketch_and_come_from_the_donors() -> None:
+    rng = np.random.default_rng(3)
+    own = points_to_strokes(sketch_to_points(SKETCHES[3], PRE))
+    donors = [points_to_strokes(sketch_to_points(s, PRE)) for s in SKETCHES[:3]]
+    donor_lengths = {len(s) for d in donors for s in d}
+    out = add_foreign_strokes(own, donors, rng)
+    assert 1 <= len(out) - len(own) <= 3
+    mine = [r for r in out if any(r is s for s in own)]
+    assert len(mine) == len(own) and all(a is b for a, b in zip(mine, own, strict=True)), "own strokes kept, in order"
+    assert all(len(r) in donor_lengths for r in out if not any(r is s for s in own))
+    made = collage(5, donors, rng)
+    assert len(made) == 5 and all(len(s) in donor_lengths for s in made)
+    for s in made:
+        side = float((s.max(0) - s.min(0)).max())
+        assert 0.2 - 1e-9 <= side <= 1.0 + 1e-9 or side == 0.0
 
 
 def test_rank_loss_is_a_hinge_on_log_q_that_only_pushes_damaged_copies() -> None:
