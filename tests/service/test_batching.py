@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -16,7 +17,7 @@ from svc_support import ServerProc, metric, metrics_text
 
 from service.batcher import Batcher, BatcherConfig
 from service.engine import Engine, EngineOutputs
-from service.errors import InferenceError, QueueFullError, QueueTimeoutError
+from service.errors import InferenceError, QueueFullError, QueueTimeoutError, ShuttingDownError
 from service.metrics import Metrics
 from service.model import ModelCard
 from service.settings import Settings
@@ -252,3 +253,75 @@ def test_full_buckets_are_served_oldest_first(engine: Engine, points: list[np.nd
 
     asyncio.run(main())
     assert [t for _, t in rec.shapes] == [buckets[0], buckets[1]] + [buckets[0]] * 4
+
+
+def test_a_free_worker_takes_its_next_batch_while_the_event_loop_is_blocked(engine: Engine,
+                                                                            points: list[np.ndarray]) -> None:
+    """The worker that finishes a batch forms the next one itself: no round trip through the event loop."""
+    config = BatcherConfig(max_batch=64, max_wait_s=0.0, workers=1, buckets=[engine.card.preprocess.max_points])
+    rec = RecordingEngine(engine)
+
+    def slow_run(p: np.ndarray, lengths: np.ndarray) -> EngineOutputs:
+        out = rec.run(p, lengths)
+        time.sleep(0.05)
+        return out
+
+    async def main() -> int:
+        batcher = Batcher(slow_run, config, Metrics())
+        await batcher.start()
+        try:
+            first = asyncio.create_task(batcher.submit(points[:1]))
+            while not rec.shapes:
+                await asyncio.sleep(0.001)
+            second = asyncio.create_task(batcher.submit(points[1:3]))  # queued while the worker computes
+            await asyncio.sleep(0)  # let `second` enqueue
+            time.sleep(0.3)  # the event loop is blocked (parsing, preprocessing...) well past the first batch
+            during_block = len(rec.shapes)
+            await asyncio.gather(first, second)
+            return during_block
+        finally:
+            await batcher.stop()
+
+    assert asyncio.run(main()) == 2
+    assert [b for b, _ in rec.shapes] == [1, 2]
+
+
+def test_stop_after_its_timeout_fails_what_is_still_queued(engine: Engine, points: list[np.ndarray]) -> None:
+    config = BatcherConfig(max_batch=1, max_wait_s=0.0, workers=1, buckets=[engine.card.preprocess.max_points])
+    release = threading.Event()
+
+    def stuck_run(p: np.ndarray, lengths: np.ndarray) -> EngineOutputs:
+        release.wait(5)
+        return engine.run(p, lengths)
+
+    async def main() -> tuple[list[Any], bool]:
+        batcher = Batcher(stuck_run, config, Metrics())
+        await batcher.start()
+        tasks = [asyncio.create_task(batcher.submit(points[k:k + 1])) for k in range(3)]
+        await asyncio.sleep(0.05)  # the first is computing, two are queued
+        await batcher.stop(timeout_s=0.2)
+        alive_after_stop = batcher.alive
+        release.set()
+        return await asyncio.gather(*tasks, return_exceptions=True), alive_after_stop
+
+    results, alive_after_stop = asyncio.run(main())
+    assert not alive_after_stop
+    assert [type(r) for r in results[1:]] == [ShuttingDownError, ShuttingDownError]
+
+
+def test_workers_exit_when_the_batcher_stops(engine: Engine, points: list[np.ndarray]) -> None:
+    config = BatcherConfig(max_batch=4, max_wait_s=0.001, workers=3, buckets=[engine.card.preprocess.max_points])
+
+    async def main() -> Batcher:
+        batcher = Batcher(engine.run, config, Metrics())
+        await batcher.start()
+        assert batcher.alive
+        results = await asyncio.gather(*(batcher.submit(points[k:k + 3]) for k in range(20)))
+        assert all(len(r) == 3 for r in results)
+        await batcher.stop(timeout_s=10)
+        return batcher
+
+    batcher = asyncio.run(main())
+    for t in batcher._threads:
+        t.join(timeout=2)
+        assert not t.is_alive()
