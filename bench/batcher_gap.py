@@ -67,7 +67,7 @@ def main() -> None:
 
     config = BatcherConfig(max_batch=settings.max_batch, max_wait_s=settings.max_wait_ms / 1000.0,
                            buckets=settings.buckets_for(card.preprocess.max_points), workers=settings.engine_workers,
-                           prefetch=settings.prefetch_batches, max_queue=8192)
+                           max_queue=8192)
 
     async def client(batcher: Batcher, k: int, stop_at: float, done: list[int]) -> None:
         i = k

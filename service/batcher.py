@@ -16,8 +16,7 @@ Shape of the thing:
 - `engine_workers` batches run at once, each in a worker thread (ORT releases the GIL). A worker that
   finishes a batch hands the results back with one `call_soon_threadsafe` and takes its next batch itself,
   without waiting for the event loop (which may be busy parsing and preprocessing); per request there is
-  one future and one timer. There is no dispatcher task, so `prefetch` is no longer needed (kept in the
-  config for compatibility, unused).
+  one future and one timer. There is no dispatcher task.
 """
 
 from __future__ import annotations
@@ -52,7 +51,6 @@ class BatcherConfig:
     max_queue: int = 1024
     buckets: list[int] = field(default_factory=lambda: [32, 64, 96, 128])  # ascending padded lengths
     workers: int = 2
-    prefetch: int = 2  # unused since workers take their batches themselves (kept for callers)
     timeout_s: float = 30.0
     retry_after_s: int = 1
 

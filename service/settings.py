@@ -28,9 +28,6 @@ class Settings(BaseSettings):
         1, ge=0, description="ORT threads inside one batch (0 = ORT default). 1 keeps results bit-identical "
                              "whatever the batch size; parallelism comes from engine_workers")
     engine_workers: int = Field(2, ge=1, le=64, description="batches computed concurrently (worker threads)")
-    prefetch_batches: int = Field(
-        2, ge=0, le=64, description="full batches that may wait for a worker (formed while all workers are busy), "
-                                    "so a worker does not wait for the event loop")
 
     # --- micro-batching ---
     max_batch: int = Field(64, ge=1, le=4096, description="most sketches in one model call")

@@ -47,7 +47,7 @@ class ServiceState:
         self.card, self.engine = card, engine
         self.batcher = Batcher(engine.run, BatcherConfig(
             max_batch=s.max_batch, max_wait_s=s.max_wait_ms / 1000.0, max_queue=s.max_queue, buckets=buckets,
-            workers=s.engine_workers, prefetch=s.prefetch_batches, timeout_s=s.request_timeout_s,
+            workers=s.engine_workers, timeout_s=s.request_timeout_s,
             retry_after_s=s.retry_after_s), self.metrics)
         await self.batcher.start()
         self.cache = make_cache(s, len(card.classes), self.metrics)

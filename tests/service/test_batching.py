@@ -195,8 +195,8 @@ def test_an_engine_failure_fails_only_that_request(engine: Engine, points: list[
 
 
 def test_while_workers_are_busy_partial_batches_wait_and_grow(engine: Engine, points: list[np.ndarray]) -> None:
-    """Sketches arriving while the only worker computes are gathered into one batch, not prefetched one by one."""
-    config = BatcherConfig(max_batch=64, max_wait_s=0.0, workers=1, prefetch=2,
+    """Sketches arriving while the only worker computes are gathered into one batch, not handed out one by one."""
+    config = BatcherConfig(max_batch=64, max_wait_s=0.0, workers=1,
                            buckets=[engine.card.preprocess.max_points])
     rec = RecordingEngine(engine)
 
@@ -229,7 +229,7 @@ def test_full_buckets_are_served_oldest_first(engine: Engine, points: list[np.nd
     short = min(points, key=len)
     long = max(points, key=len)
     buckets = [len(short), engine.card.preprocess.max_points]
-    config = BatcherConfig(max_batch=1, max_wait_s=0.0, workers=1, prefetch=0, buckets=buckets)
+    config = BatcherConfig(max_batch=1, max_wait_s=0.0, workers=1, buckets=buckets)
     rec = RecordingEngine(engine)
 
     def slow_run(p: np.ndarray, lengths: np.ndarray) -> EngineOutputs:
