@@ -90,7 +90,8 @@ def build_model_card(net: SketchQualityNet, ck: dict, data: list[str], name: str
         "metrics": metrics,
         "training": {k: train_cfg[k] for k in ("preset", "head", "epochs", "batch_size", "optimizer", "lr",
                                                "weight_decay", "schedule", "warmup_steps", "seed", "init_from",
-                                               "q_init_median", "ramp_steps", "soft_binning", "augment")},
+                                               "q_init_median", "ramp_steps", "soft_binning", "augment")}
+                    | {k: v for k, v in train_cfg.items() if k.startswith("rank_")},
         "data": {"paths": [str(Path(p)) for p in data], "split": "sha256 of the drawing's integer points; "
                  "80/10/10 train/val/test", "counts": {k: len(v) for k, v in sets.items()},
                  "sources": dict(sources.most_common()),

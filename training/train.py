@@ -46,6 +46,7 @@ class TrainConfig:
     warmup_steps: int = 0
     seed: int = 0
     device: str = "cpu"
+    threads: int = 0  # torch intra-op threads (0: one per core); two runs side by side should take half each
     max_points: int = 128
     augment: bool = True
     drop_points_max: float = 0.0  # > 0: drop up to this fraction of stroke-interior points (density augmentation)
@@ -134,7 +135,7 @@ def save_checkpoint(path: Path, **state) -> None:
 
 def train(cfg: TrainConfig) -> dict:
     torch.manual_seed(cfg.seed)
-    torch.set_num_threads(os.cpu_count() or 1)
+    torch.set_num_threads(cfg.threads or os.cpu_count() or 1)
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     pre = PreprocessConfig(max_points=cfg.max_points)
