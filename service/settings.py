@@ -72,7 +72,7 @@ class Settings(BaseSettings):
         0.05, ge=0.0, allow_inf_nan=False, description="default weight of the identity term alpha*||z - z0||^2")
     enhance_max_alpha: float = Field(1000.0, ge=0.0, allow_inf_nan=False, description="largest alpha accepted")
     enhance_sigma: float = Field(
-        0.25, gt=0.0, allow_inf_nan=False,
+        0.15, gt=0.0, allow_inf_nan=False,
         description="initial step size of the evolution strategy over z (chosen on validation sketches)")
     enhance_max_seed: int = Field(2**32 - 1, ge=0, description="largest seed accepted (seeds are 0..this)")
 
