@@ -1,7 +1,8 @@
 """The single-pass `sketch_to_points` against the straightforward stroke-by-stroke reference it replaced.
 
-The reference below is the previous implementation, kept verbatim in spirit: normalise every stroke, fit
-the length, concatenate again, features in float64, then one cast to float32. The fast version must give
+The reference below is the previous implementation: `normalise` every stroke, `fit_length` (both still in
+sketchprep, unchanged, and used stroke by stroke here), concatenate again, features in float64, then one
+cast to float32. The fast version must give
 bit-identical arrays (np.array_equal and the same dtype) on real Quick, Draw! sketches of every category
 (also moved, scaled and with small max_points, so the RDP path runs on real data) and on edge cases.
 `bench/preprocess_speed.py` imports `reference_sketch_to_points` from here to time old against new.
@@ -16,8 +17,7 @@ import numpy as np
 import pytest
 
 from sketchprep.formats import read_ndjson
-from sketchprep.preprocess import FEATURE_DIM, PreprocessConfig, sketch_to_points
-from sketchprep.rdp import rdp_importance
+from sketchprep.preprocess import FEATURE_DIM, PreprocessConfig, fit_length, normalise, sketch_to_points
 from sketchprep.strokes import Sketch, point_count
 
 PER_CATEGORY = 15  # x 344 categories = 5160 real sketches
@@ -26,41 +26,12 @@ DEFAULT = PreprocessConfig()
 
 # --- the reference: the implementation before the single-pass rewrite -------------------------------
 
-def reference_normalise(strokes: Sketch) -> Sketch:
-    xy = np.concatenate(strokes, axis=0)  # (N, 2)
-    lo = xy.min(axis=0)
-    extent = float((xy.max(axis=0) - lo).max())
-    scale = extent if extent > 0.0 else 1.0
-    return [(s - lo) / scale for s in strokes]
-
-
-def reference_fit_length(strokes: Sketch, max_points: int, rdp_start: float) -> Sketch:
-    if point_count(strokes) <= max_points:
-        return strokes
-    importance = [rdp_importance(s) for s in strokes]
-    eps = rdp_start
-    while eps < 1.0:
-        masks = [imp > eps for imp in importance]
-        if sum(int(m.sum()) for m in masks) <= max_points:
-            return [s[m] for s, m in zip(strokes, masks, strict=True)]
-        eps *= 1.5
-    simplified = [s[imp > eps / 1.5] for s, imp in zip(strokes, importance, strict=True)]
-    kept: Sketch = []
-    budget = max_points
-    for s in simplified:
-        if budget <= 0:
-            break
-        kept.append(s[:budget])
-        budget -= len(kept[-1])
-    return kept
-
-
 def reference_sketch_to_points(strokes: Sketch, cfg: PreprocessConfig = DEFAULT) -> np.ndarray:
     """(T, 7) float32, the previous implementation."""
     strokes = [s for s in strokes if len(s) > 0]
     if not strokes:
         raise ValueError("a sketch needs at least one point")
-    strokes = reference_fit_length(reference_normalise(strokes), cfg.max_points, cfg.rdp_start)
+    strokes = fit_length(normalise(strokes), cfg.max_points, cfg.rdp_start)  # stroke by stroke
     xy = np.concatenate(strokes, axis=0)  # (T, 2)
     t = len(xy)
     feats = np.zeros((t, FEATURE_DIM), dtype=np.float64)
