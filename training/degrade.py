@@ -89,7 +89,9 @@ def degrade_batch(x: torch.Tensor, lengths: torch.Tensor, donors: torch.Tensor, 
     unknown = set(kinds) - set(KINDS)
     if unknown:
         raise ValueError(f"unknown degradation {sorted(unknown)}; expected some of {KINDS}")
-    donor_strokes = [points_to_strokes(donors[i, : int(donor_lengths[i])].numpy()) for i in range(len(donors))]
+    donor_strokes: list[Sketch] = []
+    if {"add", "collage"} & set(kinds):  # only these two paste foreign strokes
+        donor_strokes = [points_to_strokes(donors[i, : int(donor_lengths[i])].numpy()) for i in range(len(donors))]
     parts = []
     for kind, idx in zip(kinds, np.array_split(np.arange(len(x)), len(kinds)), strict=True):
         xi, li = x[idx], lengths[idx]

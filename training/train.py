@@ -174,6 +174,7 @@ def train(cfg: TrainConfig) -> dict:
     rng = np.random.default_rng(cfg.seed + start_epoch)
     gen = torch.Generator().manual_seed(cfg.seed + start_epoch)
     log_path = out / "metrics.jsonl"
+    rank_kinds = tuple(cfg.rank_kinds.split(","))
     summary: dict = {}
     for epoch in range(start_epoch, cfg.epochs):
         net.train()
@@ -191,7 +192,7 @@ def train(cfg: TrainConfig) -> dict:
             n_rank = min(cfg.rank_count, len(y)) if gcfg is not None and cfg.rank_weight > 0 else 0
             if n_rank:
                 xd, ld, usable = degrade_batch(x[:n_rank], lens[:n_rank], x[n_rank:], lens[n_rank:], pre,
-                                               tuple(cfg.rank_kinds.split(",")),
+                                               rank_kinds,
                                                (cfg.rank_jitter_min, cfg.rank_jitter_max),
                                                (cfg.rank_drop_min, cfg.rank_drop_max), rng, gen)
                 t = max(x.shape[1], xd.shape[1])
