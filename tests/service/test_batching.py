@@ -56,10 +56,12 @@ def test_alone_or_in_a_batch_the_answer_is_identical(server: ServerProc, sketche
 # --- the batcher in process, on the real engine ------------------------------------------------------
 
 class RecordingEngine:
-    """The real engine, recording each batch's shape; can be made to fail."""
+    """The real engine, recording each batch's shape; can be made to fail, or to take `delay_s` longer (a
+    long computation, during which the test queues more work)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, delay_s: float = 0.0) -> None:
         self.engine = engine
+        self.delay_s = delay_s
         self.shapes: list[tuple[int, int]] = []
         self.fail = False
 
@@ -67,7 +69,10 @@ class RecordingEngine:
         self.shapes.append(points.shape[:2])
         if self.fail:
             raise InferenceError("injected failure")
-        return self.engine.run(points, lengths)
+        out = self.engine.run(points, lengths)
+        if self.delay_s:
+            time.sleep(self.delay_s)
+        return out
 
 
 @pytest.fixture(scope="module")
@@ -198,15 +203,10 @@ def test_while_workers_are_busy_partial_batches_wait_and_grow(engine: Engine, po
     """Sketches arriving while the only worker computes are gathered into one batch, not handed out one by one."""
     config = BatcherConfig(max_batch=64, max_wait_s=0.0, workers=1,
                            buckets=[engine.card.preprocess.max_points])
-    rec = RecordingEngine(engine)
-
-    def slow_run(p: np.ndarray, lengths: np.ndarray) -> EngineOutputs:
-        out = rec.run(p, lengths)
-        time.sleep(0.08)  # a long computation
-        return out
+    rec = RecordingEngine(engine, delay_s=0.08)
 
     async def main() -> list[Any]:
-        batcher = Batcher(slow_run, config, Metrics())
+        batcher = Batcher(rec.run, config, Metrics())
         await batcher.start()
         try:
             tasks = [asyncio.create_task(batcher.submit(points[:1]))]
@@ -230,15 +230,10 @@ def test_full_buckets_are_served_oldest_first(engine: Engine, points: list[np.nd
     long = max(points, key=len)
     buckets = [len(short), engine.card.preprocess.max_points]
     config = BatcherConfig(max_batch=1, max_wait_s=0.0, workers=1, buckets=buckets)
-    rec = RecordingEngine(engine)
-
-    def slow_run(p: np.ndarray, lengths: np.ndarray) -> EngineOutputs:
-        out = rec.run(p, lengths)
-        time.sleep(0.03)
-        return out
+    rec = RecordingEngine(engine, delay_s=0.03)
 
     async def main() -> None:
-        batcher = Batcher(slow_run, config, Metrics())
+        batcher = Batcher(rec.run, config, Metrics())
         await batcher.start()
         try:
             tasks = [asyncio.create_task(batcher.submit([short]))]
@@ -259,15 +254,10 @@ def test_a_free_worker_takes_its_next_batch_while_the_event_loop_is_blocked(engi
                                                                             points: list[np.ndarray]) -> None:
     """The worker that finishes a batch forms the next one itself: no round trip through the event loop."""
     config = BatcherConfig(max_batch=64, max_wait_s=0.0, workers=1, buckets=[engine.card.preprocess.max_points])
-    rec = RecordingEngine(engine)
-
-    def slow_run(p: np.ndarray, lengths: np.ndarray) -> EngineOutputs:
-        out = rec.run(p, lengths)
-        time.sleep(0.05)
-        return out
+    rec = RecordingEngine(engine, delay_s=0.05)
 
     async def main() -> int:
-        batcher = Batcher(slow_run, config, Metrics())
+        batcher = Batcher(rec.run, config, Metrics())
         await batcher.start()
         try:
             first = asyncio.create_task(batcher.submit(points[:1]))
