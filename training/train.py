@@ -168,9 +168,10 @@ def train(cfg: TrainConfig) -> dict:
         net.load_state_dict(ck["model"])
         if ck["classes"] != classes:
             raise ValueError("init_from checkpoint was trained on other classes")
-        if gcfg is not None and cfg.q_init_median:
-            scale = set_initial_scale(net, sets["train"], cfg.q_init_median, cfg.device)
-            print(f"feature scale set to {scale:.3f} (median training q -> {cfg.q_init_median})", flush=True)
+    if start_epoch == 0 and gcfg is not None and cfg.q_init_median:
+        # warm start or from scratch: q must start inside [l_a, u_a] (pilot 1 collapsed when it did not)
+        scale = set_initial_scale(net, sets["train"], cfg.q_init_median, cfg.device)
+        print(f"feature scale set to {scale:.3f} (median training q -> {cfg.q_init_median})", flush=True)
     rng = np.random.default_rng(cfg.seed + start_epoch)
     gen = torch.Generator().manual_seed(cfg.seed + start_epoch)
     log_path = out / "metrics.jsonl"

@@ -49,6 +49,21 @@ def test_gacl_fine_tune_keeps_q_finite_inside_the_range_and_lowers_the_loss(synt
     assert [e["soft_bins"] for e in epochs] == [5, 20]
 
 
+@pytest.mark.parametrize("q_init_median", [60.0, None])
+def test_gacl_from_scratch_starts_q_inside_the_range_only_when_scaled(synthetic_folder, tmp_path, q_init_median):
+    # pilot 1: from scratch, unscaled q starts far below l_a = 10 and the 1/q regulariser takes over
+    cfg = small_config(synthetic_folder, tmp_path / "g", head="gacl", epochs=1, max_steps=2,
+                       q_init_median=q_init_median, ramp_steps=8, fail_on_collapse=False)
+    train(cfg)
+    steps = [json.loads(x) for x in (tmp_path / "g" / "metrics.jsonl").read_text().splitlines()
+             if '"kind": "step"' in x]
+    first_q = steps[0]["q_mean"]
+    if q_init_median:
+        assert 30.0 <= first_q <= 110.0
+    else:
+        assert first_q < 10.0
+
+
 def test_degradation_ranking_logs_its_loss_and_lowers_it(synthetic_folder, tmp_path):
     train(small_config(synthetic_folder, tmp_path / "sm", head="softmax", epochs=2))
     cfg = small_config(synthetic_folder, tmp_path / "rank", head="gacl", epochs=3, lr=1e-3,
