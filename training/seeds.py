@@ -3,7 +3,7 @@
     python -m training.seeds --pairs runs/softmax:runs/gacl-cos-rankdrop4 \
         runs/softmax-s1:runs/gacl-cos-rankdrop4-s1 --out docs/results/seeds
 
-Each pair is (softmax run, GACL run) trained with the same seed and budget (scripts/train_seed.sh). For every
+Each pair is (softmax run, GACL run) trained with the same seed and budget (scripts/train_pair.sh). For every
 pair both `last.pt` checkpoints predict the test split; the report gives each model's top-1, the paired
 difference with a 95% bootstrap interval (resampling test sketches), the discordant counts and the exact
 two-sided McNemar p-value; then the mean difference over seeds. Writes seeds.json and seeds.md.
