@@ -42,23 +42,18 @@ def paired_accuracy(right_a: np.ndarray, right_b: np.ndarray, n_boot: int = 2000
             "only_softmax_right": only_a, "only_gacl_right": only_b, "mcnemar_p": mcnemar_exact(only_a, only_b)}
 
 
-def predict_test_split(run: Path, data: list[str]) -> tuple[np.ndarray, np.ndarray, int]:
-    """(predicted class (N,), true class (N,), training seed) of the run's last checkpoint on the test split."""
-    net, ck = load_net(str(run / "last.pt"))
-    _, sets = load_splits(data, ck["classes"], PreprocessConfig.from_dict(ck["preprocess"]))
-    _, cos = predict(net, sets["test"])  # (N, C)
-    return cos.argmax(1).numpy(), np.asarray(sets["test"].labels), int(ck["config"]["seed"])
-
-
 def compare(pairs: list[tuple[Path, Path]], data: list[str]) -> dict:
     rows = []
     for soft, gacl in pairs:
-        pred_s, y, seed = predict_test_split(soft, data)
-        pred_g, y_g, seed_g = predict_test_split(gacl, data)
-        if not np.array_equal(y, y_g) or seed != seed_g:
-            raise ValueError(f"{soft} and {gacl} differ in test split or seed")
-        right_s, right_g = pred_s == y, pred_g == y
-        rows.append({"softmax": str(soft), "gacl": str(gacl), "seed": seed, "n": int(len(y)),
+        (net_s, ck_s), (net_g, ck_g) = load_net(soft / "last.pt"), load_net(gacl / "last.pt")
+        same = ("classes", "preprocess")
+        if any(ck_s[k] != ck_g[k] for k in same) or ck_s["config"]["seed"] != ck_g["config"]["seed"]:
+            raise ValueError(f"{soft} and {gacl} differ in classes, preprocessing or seed")
+        _, sets = load_splits(data, ck_s["classes"], PreprocessConfig.from_dict(ck_s["preprocess"]))
+        y = np.asarray(sets["test"].labels)  # (N,)
+        right_s = predict(net_s, sets["test"])[1].argmax(1).numpy() == y  # (N,)
+        right_g = predict(net_g, sets["test"])[1].argmax(1).numpy() == y
+        rows.append({"softmax": str(soft), "gacl": str(gacl), "seed": int(ck_s["config"]["seed"]), "n": int(len(y)),
                      "softmax_top1": float(right_s.mean()), "gacl_top1": float(right_g.mean()),
                      **paired_accuracy(right_s, right_g)})
     diffs = np.array([r["diff"] for r in rows])
@@ -86,8 +81,8 @@ def main() -> None:
     p.add_argument("--data", nargs="+", default=["../shared/data/quickdraw"])
     p.add_argument("--out", required=True, help="folder for seeds.json and seeds.md")
     args = p.parse_args()
-    pairs = [tuple(Path(x) for x in s.split(":")) for s in args.pairs]
-    result = compare(pairs, args.data)  # type: ignore[arg-type]
+    pairs = [(Path(a), Path(b)) for a, b in (p.split(":", 1) for p in args.pairs)]
+    result = compare(pairs, args.data)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "seeds.json").write_text(json.dumps(result, indent=1) + "\n")
