@@ -56,15 +56,17 @@ def subset_effects(scorer: OnnxScorer, case: AttributionCase, m: int, keep: floa
     return np.linalg.solve(a.T @ a + 1e-2 * np.eye(n + 1), a.T @ y)[:n]
 
 
-def removal_choice(scorer: OnnxScorer, cases: list[AttributionCase], value: Callable[[Eval], float],
-                   subsets: int, seed: int) -> dict:
+First = tuple[Eval, list[tuple[int, Eval]]]  # greedy_first's answer for one case
+
+
+def removal_choice(scorer: OnnxScorer, cases: list[AttributionCase], firsts: list[First],
+                   value: Callable[[Eval], float], subsets: int, seed: int) -> dict:
     rng = np.random.default_rng(seed)
     hits: dict[str, list[bool]] = {"greedy_q": [], "greedy_score": [], "subset_regression": []}
     chance = []
-    for c in cases:
+    for c, (_, variants) in zip(cases, firsts, strict=True):
         if c.label != "rare_hard" or len(c.strokes) <= 1:
             continue
-        _, variants = greedy_first(scorer, c)
         hits["greedy_q"].append(max(variants, key=lambda t: t[1].q)[0] in c.injected)
         hits["greedy_score"].append(max(variants, key=lambda t: value(t[1]))[0] in c.injected)
         hits["subset_regression"].append(int(np.argmin(subset_effects(scorer, c, subsets, 0.7, rng))) in c.injected)
@@ -86,12 +88,11 @@ def tta_features(scorer: OnnxScorer, strokes: list[np.ndarray], cls: int, k: int
     return np.array([np.mean([e.cls == cls for e in evals]), log_q.std(), np.mean([e.cos.max() for e in evals])])
 
 
-def case_features(scorer: OnnxScorer, second: OnnxScorer | None, cases: list[AttributionCase], tta: int
-                  ) -> list[dict]:
+def case_features(scorer: OnnxScorer, second: OnnxScorer | None, cases: list[AttributionCase],
+                  firsts: list[First], tta: int) -> list[dict]:
     rng = np.random.default_rng(0)
     out = []
-    for c in cases:
-        e0, variants = greedy_first(scorer, c)
+    for c, (e0, variants) in zip(cases, firsts, strict=True):
         i1, e1 = max(variants, key=lambda t: t[1].q) if variants else (None, e0)
         cleaned = [s for j, s in enumerate(c.strokes) if j != i1]
         f = {"as_sent": angle_features(e0.q, e0.cos), "after_one": angle_features(e1.q, e1.cos),
@@ -151,17 +152,22 @@ def main() -> None:
     real = {s: [(r.strokes, r.category) for r in sets[s].records] for s in ("val", "test")}
     val = build_attribution_set(real["val"], args.n_val, 0)
     test = build_attribution_set(real["test"], args.n_test, 1)
+    first_val = [greedy_first(scorer, c) for c in val]
+    first_test = [greedy_first(scorer, c) for c in test]
     s = scorer.card["thresholds"]["attribution"]["score"]
     w, b = np.array(s["weights"]), float(s["bias"])
+
+    def score_value(e: Eval) -> float:
+        return float(w @ angle_features(e.q, e.cos) + b)
+
     result = {
         "model": args.model, "second_model": args.softmax_model,
         "sets": {"val": {"seed": 0, "cases_per_label": args.n_val},
                  "test": {"seed": 1, "cases_per_label": args.n_test}},
-        "first_removal_injected_test": removal_choice(scorer, test, lambda e: float(w @ angle_features(e.q, e.cos) + b),
-                                                      args.subsets, 0),
-        "verdict_malicious_f1": verdict_features(case_features(scorer, second, val, args.tta),
+        "first_removal_injected_test": removal_choice(scorer, test, first_test, score_value, args.subsets, 0),
+        "verdict_malicious_f1": verdict_features(case_features(scorer, second, val, first_val, args.tta),
                                                  [c.label for c in val],
-                                                 case_features(scorer, second, test, args.tta),
+                                                 case_features(scorer, second, test, first_test, args.tta),
                                                  [c.label for c in test]),
     }
     Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
