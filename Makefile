@@ -33,14 +33,16 @@ bench: $(PY)
 	$(PY) -m pip install -q -e '.[serve,dev]'
 	$(PY) bench/run.py --data $(DATA)
 
-## Retrain the shipped models from ../shared/data (about 35 min on 2 cores; resumable)
+## Retrain the shipped models (version 3) from ../shared/data (about 75 min on 2 cores; resumable)
 train-shipped: $(PY)
 	$(PY) -m pip install -q -e '.[train]'
 	PATH=$(VENV)/bin:$$PATH DATA=$(DATA) ./scripts/train_shipped.sh
 
-## Rebuild docs/results (tables and figures) from the evaluated runs
+## Rebuild docs/results (tables and figures) from the evaluated runs: the shipped 16-epoch pair, then the 11-epoch study
 report: $(PY)
-	$(PY) -m training.report --runs runs/softmax runs/gacl-cos runs/gacl-cos-e6 runs/gacl-cos-e3 runs/gacl-cos-e3-nobin --baseline softmax --out docs/results
+	$(PY) -m training.report --runs runs/softmax-e16-s1 runs/gacl-cos-rankdrop4-e16-s1 --baseline softmax-e16-s1 --out docs/results/e16-s1
+	$(PY) -m training.report --runs runs/softmax runs/gacl-cos runs/gacl-cos-rank runs/gacl-cos-rank4 runs/gacl-cos-rankdrop \
+	  runs/gacl-cos-rankdrop4 runs/gacl-cos-e6 runs/gacl-cos-e3 runs/gacl-cos-e3-nobin --baseline softmax --out docs/results
 
 ## Regenerate openapi.yaml from the app
 openapi: $(PY)

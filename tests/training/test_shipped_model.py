@@ -83,3 +83,22 @@ def test_scribbles_score_below_real_sketches(quality_model, test_split):
     q_real = run(sess, test_split.points[:200])[0]
     q_scribble = run(sess, scribbles)[0]
     assert np.median(q_scribble) < np.median(q_real)
+
+
+def test_committed_torch_weights_are_the_shipped_scorer(quality_model, test_split):
+    """checkpoints/gacl-cos/model.pt (the /enhance torch reference's critic) must be the weights that were
+    exported to models/gacl-cos: same classes, and the same q and cosines on real test sketches."""
+    import torch
+
+    from training.export import load_net
+
+    card, sess = quality_model
+    net, ck = load_net(ROOT / "checkpoints" / "gacl-cos" / "model.pt")
+    assert list(ck["classes"]) == card["classes"] and "optim" not in ck
+    points = test_split.points[:64]
+    q_onnx, cos_onnx, _ = run(sess, points)
+    x, lens = collate(points)
+    with torch.no_grad():
+        f, cos = net(torch.from_numpy(x), torch.from_numpy(lens))
+    np.testing.assert_allclose(f.norm(dim=1).numpy(), q_onnx, rtol=1e-3)
+    np.testing.assert_allclose(cos.numpy(), cos_onnx, atol=1e-4)
