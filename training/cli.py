@@ -11,6 +11,7 @@ from training.gacl import GACL_KINDS
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
+    from training.model import ENCODER_PRESETS
     from training.train import TrainConfig
 
     p = sub.add_parser("train", help="train a softmax baseline or a GACL model")
@@ -18,7 +19,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", nargs="+", default=d.data, help="sketch files or folders (.ndjson[.gz], .npz, .bin)")
     p.add_argument("--categories", nargs="+", default=None, help="default: every category found")
     p.add_argument("--out", dest="out_dir", required=True, help="run folder (checkpoints, metrics.jsonl)")
-    p.add_argument("--preset", default=d.preset, help="encoder preset: conv-compact | bilstm-paper | bilstm-small")
+    p.add_argument("--preset", default=d.preset, choices=tuple(ENCODER_PRESETS), help="encoder preset")
     p.add_argument("--head", choices=("gacl", "softmax"), default=d.head)
     p.add_argument("--gacl-kind", choices=GACL_KINDS, default="cos")
     for name in ("s", "l_a", "u_a", "l_m", "u_m", "lambda_g"):

@@ -1,4 +1,4 @@
-"""PNG figures: q versus angle (paper Fig. 7) and training curves."""
+"""PNG figures: q versus angle (paper Fig. 7), training curves, accuracy against training cost, sketches."""
 
 from __future__ import annotations
 
@@ -39,6 +39,23 @@ def plot_training_curves(runs: dict[str, tuple[Path, float]], path: Path) -> Non
     a2.set_xlabel("CPU wall time (min, 2 cores)")
     a2.set_ylabel("median validation q")
     a1.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def plot_accuracy_vs_cost(curves: dict[str, dict[str, list[float]]], path: Path) -> None:
+    """Validation top-1 after each epoch against the cumulative CPU time and wall time of training.
+    curves: name -> {"cpu": seconds per epoch, "wall": seconds per epoch, "val_acc": per epoch}."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), dpi=120, sharey=True)
+    for ax, key, label in ((axes[0], "cpu", "training process CPU time (min)"),
+                           (axes[1], "wall", "wall time (min, 2 cores)")):
+        for name, c in curves.items():
+            ax.plot(np.cumsum(c[key]) / 60, c["val_acc"], marker="o", label=name)
+        ax.set_xlabel(label)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("validation top-1")
+    axes[0].legend()
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

@@ -182,7 +182,7 @@ def train(cfg: TrainConfig) -> dict:
     for epoch in range(start_epoch, cfg.epochs):
         net.train()
         bins = soft_bins_for_epoch(cfg, epoch)
-        t_epoch = time.time()
+        t_epoch, cpu_epoch = time.time(), time.process_time()
         losses = []
         bar = tqdm(iterate_batches(sets["train"], cfg.batch_size, True, rng), total=steps_per_epoch,
                    desc=f"epoch {epoch}", mininterval=10, disable=None)
@@ -234,7 +234,8 @@ def train(cfg: TrainConfig) -> dict:
         health = feature_health(f_val)
         acc = float((cos_val.argmax(1).numpy() == np.asarray(sets["val"].labels)).mean())
         summary = {"kind": "epoch", "epoch": epoch, "step": step, "train_loss": float(np.mean(losses)),
-                   "val_acc": acc, "epoch_seconds": time.time() - t_epoch, "soft_bins": bins, **health}
+                   "val_acc": acc, "epoch_seconds": time.time() - t_epoch,
+                   "epoch_cpu_seconds": time.process_time() - cpu_epoch, "soft_bins": bins, **health}
         append_jsonl(log_path, summary)
         print(json.dumps(summary), flush=True)
         state = dict(model=net.state_dict(), optim=opt.state_dict(), sched=sched.state_dict(), epoch=epoch,

@@ -34,7 +34,7 @@ def sketches(synthetic_batch):
     return list(synthetic_batch[0][:6]) + [random_points(n, rng) for n in (1, 2, 7, 33, 128)]
 
 
-@pytest.mark.parametrize("preset", ["conv-compact", "bilstm-small"])
+@pytest.mark.parametrize("preset", ["conv-compact", "conv-compact-abs", "bilstm-small", "bilstm-small-offsets"])
 def test_padding_does_not_change_q_or_class_in_torch(preset, sketches):
     net = make_net(preset)
     with torch.no_grad():
@@ -105,3 +105,19 @@ def test_onnx_padding_invariance(exported, sketches):
         assert q[0] == pytest.approx(q_b[i], rel=1e-5)
         np.testing.assert_allclose(cos[0], cos_b[i], atol=1e-5)
         assert pred[0] == pred_b[i]
+
+
+@pytest.mark.parametrize("preset, reads_offsets",
+                         [("conv-compact", True), ("conv-compact-abs", False),
+                          ("bilstm-small", False), ("bilstm-small-offsets", True)])
+def test_input_features_select_what_the_encoder_reads(preset, reads_offsets, sketches):
+    """The encoder-design study compares inputs with and without offsets (features 2, 3): a preset without
+    them must ignore those channels entirely, one with them must not."""
+    net = make_net(preset)
+    x, lens = collate(sketches)
+    x2 = x.copy()
+    x2[:, :, 2:4] += np.random.default_rng(0).normal(0, 1, x2[:, :, 2:4].shape).astype(np.float32)
+    with torch.no_grad():
+        f1 = net.features(torch.from_numpy(x), torch.from_numpy(lens))
+        f2 = net.features(torch.from_numpy(x2), torch.from_numpy(lens))
+    assert torch.allclose(f1, f2) != reads_offsets

@@ -51,6 +51,7 @@ class MaskedResBlock(nn.Module):
 @dataclass
 class ConvEncoderConfig:
     in_channels: int = 7
+    input_features: tuple[int, ...] | None = None  # a subset of the 7 features; None: all, in order
     stem_channels: int = 48
     stages: tuple[int, ...] = (48, 96, 160)
     blocks_per_stage: int = 2
@@ -65,7 +66,12 @@ class ConvEncoder(nn.Module):
     def __init__(self, cfg: ConvEncoderConfig):
         super().__init__()
         self.cfg = cfg
-        self.stem = nn.Conv1d(cfg.in_channels, cfg.stem_channels, cfg.kernel, padding=cfg.kernel // 2)
+        features = cfg.input_features
+        # None keeps the graph of the models exported before input_features existed (no selection op)
+        self.register_buffer("feature_index", None if features is None else torch.tensor(features),
+                             persistent=False)
+        d_in = cfg.in_channels if features is None else len(features)
+        self.stem = nn.Conv1d(d_in, cfg.stem_channels, cfg.kernel, padding=cfg.kernel // 2)
         self.downs = nn.ModuleList()
         self.stages = nn.ModuleList()
         c_prev = cfg.stem_channels
@@ -81,7 +87,9 @@ class ConvEncoder(nn.Module):
         self.out_dim = cfg.out_dim
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        x = x.transpose(1, 2)  # (B, 7, T)
+        if self.feature_index is not None:
+            x = torch.index_select(x, 2, self.feature_index)  # (B, T, F)
+        x = x.transpose(1, 2)  # (B, F, T), F = 7 unless input_features is set
         mask = length_mask(lengths, x.shape[-1])  # (B, 1, T)
         h = self.stem(x * mask) * mask  # (B, C0, T)
         for i, (down, blocks) in enumerate(zip(self.downs, self.stages, strict=True)):
@@ -161,8 +169,12 @@ ENCODER_PRESETS: dict[str, EncoderSpec] = {
     "conv-compact": EncoderSpec("conv", asdict(ConvEncoderConfig())),
     # the paper's configuration (2 x 1024 BiLSTM, FC 2048 -> 1024): GPU scale
     "bilstm-paper": EncoderSpec("bilstm", asdict(BiLSTMEncoderConfig())),
-    # a small BiLSTM for CPU experiments and tests
+    # a small BiLSTM for CPU experiments and tests (the pilot's design: 2 x 128, the paper's input 5)
     "bilstm-small": EncoderSpec("bilstm", asdict(BiLSTMEncoderConfig(hidden=128, out_dim=256))),
+    # the encoder-design study (scripts/encoder_study.sh): the same two encoders with and without the offsets
+    "bilstm-small-offsets": EncoderSpec("bilstm", asdict(BiLSTMEncoderConfig(hidden=128, out_dim=256,
+                                                                          input_features=tuple(range(7))))),
+    "conv-compact-abs": EncoderSpec("conv", asdict(ConvEncoderConfig(input_features=(0, 1, 4, 5, 6)))),
 }
 
 

@@ -1,0 +1,62 @@
+"""Accuracy against training cost for a set of runs (the encoder-design study, scripts/encoder_study.sh).
+
+    python -m training.cost_curve --runs runs/enc-conv-compact runs/enc-bilstm-small --out docs/results/encoders
+
+Reads each run's metrics.jsonl (validation top-1, wall and process CPU seconds per epoch) and last.pt (the
+encoder: preset, input features, parameter count); writes encoders.md (a table) and
+accuracy_vs_cpu_time.png (validation top-1 against cumulative CPU time and wall time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from training.plots import plot_accuracy_vs_cost
+
+FEATURE_NAMES = ("x", "y", "dx", "dy", "pen down", "pen up", "end")
+
+
+def run_curve(run: Path) -> dict:
+    """One run's per-epoch curve and what it trained: preset, inputs, parameter count."""
+    epochs = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines() if '"kind": "epoch"' in x]
+    if not epochs or "epoch_cpu_seconds" not in epochs[0]:
+        raise SystemExit(f"{run}: no epoch records with epoch_cpu_seconds (trained before they were logged)")
+    ck = torch.load(run / "last.pt", map_location="cpu", weights_only=False)
+    features = ck["encoder"]["config"].get("input_features") or range(7)
+    return {"preset": ck["config"]["preset"], "kind": ck["encoder"]["kind"],
+            "inputs": ", ".join(FEATURE_NAMES[i] for i in features),
+            "params": sum(v.numel() for k, v in ck["model"].items() if k.startswith("encoder.")),
+            "cpu": [e["epoch_cpu_seconds"] for e in epochs], "wall": [e["epoch_seconds"] for e in epochs],
+            "val_acc": [e["val_acc"] for e in epochs]}
+
+
+def write_cost_report(runs: list[Path], out: Path) -> str:
+    out.mkdir(parents=True, exist_ok=True)
+    curves = {r.name: run_curve(r) for r in runs}
+    lines = ["| run | encoder | inputs | encoder parameters | epochs | CPU s / epoch | wall s / epoch | "
+             "validation top-1 after each epoch |", "|---|---|---|---|---|---|---|---|"]
+    for name, c in curves.items():
+        accs = " / ".join(f"{a:.3f}" for a in c["val_acc"])
+        lines.append(f"| {name} | {c['preset']} ({c['kind']}) | {c['inputs']} | {c['params'] / 1e6:.2f}M | "
+                     f"{len(c['val_acc'])} | {np.median(c['cpu']):.0f} | {np.median(c['wall']):.0f} | {accs} |")
+    plot_accuracy_vs_cost(curves, out / "accuracy_vs_cpu_time.png")
+    text = "\n".join(lines) + "\n"
+    (out / "encoders.md").write_text(text)
+    return text
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--runs", nargs="+", required=True)
+    p.add_argument("--out", required=True)
+    args = p.parse_args()
+    print(write_cost_report([Path(r) for r in args.runs], Path(args.out)))
+
+
+if __name__ == "__main__":
+    main()
