@@ -10,26 +10,25 @@ accuracy_vs_cpu_time.png (validation top-1 against cumulative CPU time and wall 
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from sketchprep.preprocess import FEATURE_DIM, FEATURE_NAMES
 from training.plots import plot_accuracy_vs_cost
-
-FEATURE_NAMES = ("x", "y", "dx", "dy", "pen down", "pen up", "end")
+from training.report import epoch_records
 
 
 def run_curve(run: Path) -> dict:
     """One run's per-epoch curve and what it trained: preset, inputs, parameter count."""
-    epochs = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines() if '"kind": "epoch"' in x]
+    epochs = epoch_records(run)
     if not epochs or "epoch_cpu_seconds" not in epochs[0]:
         raise SystemExit(f"{run}: no epoch records with epoch_cpu_seconds (trained before they were logged)")
     ck = torch.load(run / "last.pt", map_location="cpu", weights_only=False)
-    features = ck["encoder"]["config"].get("input_features") or range(7)
+    features = ck["encoder"]["config"].get("input_features") or range(FEATURE_DIM)
     return {"preset": ck["config"]["preset"], "kind": ck["encoder"]["kind"],
-            "inputs": ", ".join(FEATURE_NAMES[i] for i in features),
+            "inputs": ", ".join(FEATURE_NAMES[i].replace("_", " ") for i in features),
             "params": sum(v.numel() for k, v in ck["model"].items() if k.startswith("encoder.")),
             "cpu": [e["epoch_cpu_seconds"] for e in epochs], "wall": [e["epoch_seconds"] for e in epochs],
             "val_acc": [e["val_acc"] for e in epochs]}
