@@ -11,33 +11,28 @@
 #          gacl-cos-e6: 6 epochs from epoch 5 (validation accuracy 0.8219 vs 0.8209, a tie: not shipped).
 #          Every stage resumes if re-run. Nothing under models/ is written.
 set -euo pipefail
-DATA=${DATA:-../shared/data/quickdraw}
-RUNS=${RUNS:-runs}
-CATS="mouth eye dog horse cat face radio pig alarm_clock bird flamingo duck circle scorpion owl monkey butterfly mosquito ant swan square triangle"
-common=(--data "$DATA" --categories $CATS --batch-size 128 --optimizer adamw --weight-decay 1e-4 --schedule cosine --seed 0)
-resume() { [ -f "$1/last.pt" ] && echo --resume || true; }
+SEED=0
+source "$(dirname "$0")/recipe.sh"
 
-sketchq-train train --out "$RUNS/softmax" --head softmax --epochs 11 --lr 3e-3 --warmup-steps 200 \
-  "${common[@]}" $(resume "$RUNS/softmax")
+sketchq-train train --out "$RUNS/softmax" "${softmax_stage[@]}" --epochs 11 "${common[@]}" $(resume "$RUNS/softmax")
 
-gacl=(--head gacl --gacl-kind cos --lr 1e-3 --warmup-steps 50 --q-init-median 60 --ramp-steps 128)
-sketchq-train train --out "$RUNS/gacl-cos" "${gacl[@]}" --epochs 5 --init-from "$RUNS/softmax/epoch_005.pt" \
+sketchq-train train --out "$RUNS/gacl-cos" "${gacl_stage[@]}" --epochs 5 --init-from "$RUNS/softmax/epoch_005.pt" \
   --soft-bins-hold 1 --soft-bins-ramp 2 "${common[@]}" $(resume "$RUNS/gacl-cos")
-sketchq-train train --out "$RUNS/gacl-cos-e6" "${gacl[@]}" --epochs 6 --init-from "$RUNS/softmax/epoch_004.pt" \
+sketchq-train train --out "$RUNS/gacl-cos-e6" "${gacl_stage[@]}" --epochs 6 --init-from "$RUNS/softmax/epoch_004.pt" \
   --soft-bins-hold 1 --soft-bins-ramp 2 "${common[@]}" $(resume "$RUNS/gacl-cos-e6")
 # degradation ranking (training/degrade.py) on top of the gacl-cos recipe, same 5 epochs from epoch 6:
 rank=(--epochs 5 --init-from "$RUNS/softmax/epoch_005.pt" --soft-bins-hold 1 --soft-bins-ramp 2 --rank-margin 0.1)
-sketchq-train train --out "$RUNS/gacl-cos-rank" "${gacl[@]}" "${rank[@]}" --rank-weight 1 --rank-count 32 \
+sketchq-train train --out "$RUNS/gacl-cos-rank" "${gacl_stage[@]}" "${rank[@]}" --rank-weight 1 --rank-count 32 \
   --rank-kinds jitter,drop "${common[@]}" $(resume "$RUNS/gacl-cos-rank")
-sketchq-train train --out "$RUNS/gacl-cos-rank4" "${gacl[@]}" "${rank[@]}" --rank-weight 1 --rank-count 48 \
+sketchq-train train --out "$RUNS/gacl-cos-rank4" "${gacl_stage[@]}" "${rank[@]}" --rank-weight 1 --rank-count 48 \
   --rank-kinds jitter,drop,add,collage "${common[@]}" $(resume "$RUNS/gacl-cos-rank4")
-sketchq-train train --out "$RUNS/gacl-cos-rankdrop" "${gacl[@]}" "${rank[@]}" --rank-weight 2 --rank-count 48 \
+sketchq-train train --out "$RUNS/gacl-cos-rankdrop" "${gacl_stage[@]}" "${rank[@]}" --rank-weight 2 --rank-count 48 \
   --rank-kinds jitter,drop,drop "${common[@]}" $(resume "$RUNS/gacl-cos-rankdrop")
-sketchq-train train --out "$RUNS/gacl-cos-rankdrop4" "${gacl[@]}" "${rank[@]}" --rank-weight 4 --rank-count 64 \
-  --rank-margin 0.15 --rank-kinds jitter,drop,drop "${common[@]}" $(resume "$RUNS/gacl-cos-rankdrop4")
-sketchq-train train --out "$RUNS/gacl-cos-e3" "${gacl[@]}" --epochs 3 --init-from "$RUNS/softmax/epoch_007.pt" \
+sketchq-train train --out "$RUNS/gacl-cos-rankdrop4" "${gacl_stage[@]}" "${rank[@]}" "${rankdrop4[@]}" \
+  "${common[@]}" $(resume "$RUNS/gacl-cos-rankdrop4")
+sketchq-train train --out "$RUNS/gacl-cos-e3" "${gacl_stage[@]}" --epochs 3 --init-from "$RUNS/softmax/epoch_007.pt" \
   --soft-bins-hold 1 --soft-bins-ramp 1 "${common[@]}" $(resume "$RUNS/gacl-cos-e3")
-sketchq-train train --out "$RUNS/gacl-cos-e3-nobin" "${gacl[@]}" --epochs 3 --init-from "$RUNS/softmax/epoch_007.pt" \
+sketchq-train train --out "$RUNS/gacl-cos-e3-nobin" "${gacl_stage[@]}" --epochs 3 --init-from "$RUNS/softmax/epoch_007.pt" \
   --no-soft-binning "${common[@]}" $(resume "$RUNS/gacl-cos-e3-nobin")
 
 for run in softmax gacl-cos gacl-cos-rank gacl-cos-rank4 gacl-cos-rankdrop gacl-cos-rankdrop4 gacl-cos-e6 gacl-cos-e3 gacl-cos-e3-nobin; do

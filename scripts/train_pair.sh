@@ -8,22 +8,15 @@
 #   EPOCHS=16 SEED=1 scripts/train_pair.sh   -> runs/softmax-e16-s1, runs/gacl-cos-rankdrop4-e16-s1
 # Every stage resumes if re-run.
 set -euo pipefail
-SEED=${SEED:-0}
 EPOCHS=${EPOCHS:-11}
-DATA=${DATA:-../shared/data/quickdraw}
-RUNS=${RUNS:-runs}
-CATS="mouth eye dog horse cat face radio pig alarm_clock bird flamingo duck circle scorpion owl monkey butterfly mosquito ant swan square triangle"
-common=(--data "$DATA" --categories $CATS --batch-size 128 --optimizer adamw --weight-decay 1e-4 --schedule cosine --seed "$SEED")
-resume() { [ -f "$1/last.pt" ] && echo --resume || true; }
+source "$(dirname "$0")/recipe.sh"
 tag=$([ "$EPOCHS" = 11 ] || echo "-e$EPOCHS")$([ "$SEED" = 0 ] || echo "-s$SEED")
 sm="$RUNS/softmax$tag"
 gc="$RUNS/gacl-cos-rankdrop4$tag"
 hold=$(( (EPOCHS - 6) / 5 ))
-sketchq-train train --out "$sm" --head softmax --epochs "$EPOCHS" --lr 3e-3 --warmup-steps 200 "${common[@]}" $(resume "$sm")
-sketchq-train train --out "$gc" --head gacl --gacl-kind cos --lr 1e-3 --warmup-steps 50 --q-init-median 60 \
-  --ramp-steps 128 --epochs $(( EPOCHS - 6 )) --init-from "$sm/epoch_005.pt" --soft-bins-hold "$hold" \
-  --soft-bins-ramp $(( 2 * hold )) --rank-weight 4 --rank-count 64 --rank-margin 0.15 \
-  --rank-kinds jitter,drop,drop "${common[@]}" $(resume "$gc")
+sketchq-train train --out "$sm" "${softmax_stage[@]}" --epochs "$EPOCHS" "${common[@]}" $(resume "$sm")
+sketchq-train train --out "$gc" "${gacl_stage[@]}" --epochs $(( EPOCHS - 6 )) --init-from "$sm/epoch_005.pt" \
+  --soft-bins-hold "$hold" --soft-bins-ramp $(( 2 * hold )) "${rankdrop4[@]}" "${common[@]}" $(resume "$gc")
 for r in "$sm" "$gc"; do
   [ -f "$r/eval/evaluation.json" ] || sketchq-train evaluate "$r/last.pt" --data "$DATA" --out "$r/eval" --corruption-sample 1000
 done

@@ -1,0 +1,15 @@
+# Sourced by the training scripts (train_pair.sh, train_11epoch_runs.sh, encoder_study.sh): the data, the 22
+# categories and the optimiser settings every run of this project shares, so they are written once.
+# Inputs (environment): DATA, RUNS, SEED (default 0).
+DATA=${DATA:-../shared/data/quickdraw}
+RUNS=${RUNS:-runs}
+SEED=${SEED:-0}
+CATS="mouth eye dog horse cat face radio pig alarm_clock bird flamingo duck circle scorpion owl monkey butterfly mosquito ant swan square triangle"
+common=(--data "$DATA" --categories $CATS --batch-size 128 --optimizer adamw --weight-decay 1e-4 --schedule cosine --seed "$SEED")
+# the softmax stage of every recipe: lr 3e-3, 200-step warm-up (plus --epochs and --out)
+softmax_stage=(--head softmax --lr 3e-3 --warmup-steps 200)
+resume() { [ -f "$1/last.pt" ] && echo --resume || true; }
+# the GACL-Cos fine-tune of every recipe (plus --epochs, --init-from, the soft-binning schedule and --out)
+gacl_stage=(--head gacl --gacl-kind cos --lr 1e-3 --warmup-steps 50 --q-init-median 60 --ramp-steps 128)
+# the degradation ranking of the shipped versions 2 and 3 (training/degrade.py)
+rankdrop4=(--rank-weight 4 --rank-count 64 --rank-margin 0.15 --rank-kinds jitter,drop,drop)
