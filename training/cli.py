@@ -7,6 +7,7 @@ import json
 import sys
 from dataclasses import fields
 
+from training import agreement_eval
 from training.gacl import GACL_KINDS
 
 
@@ -71,14 +72,22 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--auroc-categories", nargs="+", default=["eye", "mouth", "monkey"])
     p.add_argument("--corruption-sample", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--pairs", default=agreement_eval.DEFAULT_PAIRS,
+                   help="judged-pairs JSONL for the agreement with people ('' or a missing file: skipped)")
+    p.add_argument("--baseline", default=None, help="softmax baseline (checkpoint or folder) for the agreement table")
     p.set_defaults(func=_run_evaluate)
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from training.evaluate import evaluate_checkpoint
 
+    pairs = args.pairs if args.pairs and Path(args.pairs).is_file() else None
+    if args.pairs and pairs is None:
+        print(f"note: no judged pairs at {args.pairs}: agreement skipped", file=sys.stderr)
     result = evaluate_checkpoint(args.checkpoint, args.data, args.out, args.split, args.auroc_categories,
-                                 args.corruption_sample, args.seed)
+                                 args.corruption_sample, args.seed, pairs, args.baseline)
     print(json.dumps(result["summary"], indent=2))
     return 0
 
@@ -188,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     _add_train(sub)
     _add_evaluate(sub)
     _add_export(sub)
+    agreement_eval.add_parser(sub)
     _add_sketchrnn_train(sub)
     _add_sketchrnn_sample(sub)
     _add_sketchrnn_export(sub)

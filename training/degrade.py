@@ -37,6 +37,28 @@ def jitter_batch(x: torch.Tensor, lengths: torch.Tensor, offset_scale: float, si
     return with_positions(x, xy, lengths, offset_scale)
 
 
+def _stroke_ids(x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """-> (valid (B, T) bool, stroke_id (B, T) 0-based stroke index of each point, n_strokes (B,))."""
+    b, t, _ = x.shape
+    valid, first, _ = stroke_bounds(x, lengths)
+    starts = valid & (first == torch.arange(t).expand(b, t))  # (B, T) first point of each stroke
+    stroke_id = torch.cumsum(starts.to(torch.int64), 1) - 1  # (B, T)
+    return valid, stroke_id, starts.sum(1)
+
+
+def _remove_strokes(x: torch.Tensor, offset_scale: float, valid: torch.Tensor, stroke_id: torch.Tensor,
+                    drop_stroke: torch.Tensor, damaged: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Remove the strokes flagged in drop_stroke (B, T, indexed by stroke id) of the `damaged` (B,) sketches;
+    the new last point ends the sketch. -> (x' (B, T, 7), lengths' (B,))."""
+    b = x.shape[0]
+    drop = valid & torch.gather(drop_stroke, 1, stroke_id.clamp_min(0)) & damaged[:, None]  # (B, T)
+    out, new_lengths = keep_points(x, valid & ~drop)
+    last = (new_lengths - 1).clamp_min(0)
+    out[torch.arange(b), last, 4:7] = torch.tensor([0.0, 0.0, 1.0])
+    xy = (out[:, :, 0:2] + 1.0) / 2.0
+    return with_positions(out, xy, new_lengths, offset_scale), new_lengths
+
+
 def drop_strokes_batch(x: torch.Tensor, lengths: torch.Tensor, offset_scale: float,
                        fraction: tuple[float, float], generator: torch.Generator | None = None,
                        ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -44,10 +66,7 @@ def drop_strokes_batch(x: torch.Tensor, lengths: torch.Tensor, offset_scale: flo
     and at least one always stays. x (B, T, 7) -> (x', lengths', damaged (B,) bool: False for one-stroke
     sketches, which are returned unchanged)."""
     b, t, _ = x.shape
-    valid, first, _ = stroke_bounds(x, lengths)
-    starts = valid & (first == torch.arange(t).expand(b, t))  # (B, T) first point of each stroke
-    stroke_id = torch.cumsum(starts.to(torch.int64), 1) - 1  # (B, T) 0-based stroke index
-    n_strokes = starts.sum(1)  # (B,)
+    valid, stroke_id, n_strokes = _stroke_ids(x, lengths)
     r = fraction[0] + (fraction[1] - fraction[0]) * torch.rand(b, 1, generator=generator)  # (B, 1)
     u = torch.rand(b, t, generator=generator)  # (B, T): one draw per stroke index
     drop_stroke = u < r  # (B, T) indexed by stroke id
@@ -58,15 +77,26 @@ def drop_strokes_batch(x: torch.Tensor, lengths: torch.Tensor, offset_scale: flo
     u_in = torch.where(slot, u, torch.full_like(u, -1.0))
     drop_stroke.scatter_(1, u_in.argmax(1, keepdim=True), False)
     damaged = n_strokes >= 2
-    drop = valid & torch.gather(drop_stroke, 1, stroke_id.clamp_min(0)) & damaged[:, None]  # (B, T)
-    out, new_lengths = keep_points(x, valid & ~drop)
-    last = (new_lengths - 1).clamp_min(0)  # the new last point ends the sketch
-    out[torch.arange(b), last, 4:7] = torch.tensor([0.0, 0.0, 1.0])
-    xy = (out[:, :, 0:2] + 1.0) / 2.0
-    return with_positions(out, xy, new_lengths, offset_scale), new_lengths, damaged
+    out, new_lengths = _remove_strokes(x, offset_scale, valid, stroke_id, drop_stroke, damaged)
+    return out, new_lengths, damaged
 
 
-KINDS = ("jitter", "drop", "add", "collage")
+def prefix_batch(x: torch.Tensor, lengths: torch.Tensor, offset_scale: float, keep: tuple[float, float],
+                 generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """An unfinished drawing: only the first k of its n strokes, k = floor(r n) with r ~ U(keep) per sketch,
+    clamped to 1..n-1 (the drawing as it stood before the player added the rest). x (B, T, 7) ->
+    (x', lengths', damaged (B,) bool: False for one-stroke sketches, returned unchanged)."""
+    b, t, _ = x.shape
+    valid, stroke_id, n_strokes = _stroke_ids(x, lengths)
+    r = keep[0] + (keep[1] - keep[0]) * torch.rand(b, generator=generator)  # (B,)
+    k = torch.minimum(torch.floor(r * n_strokes).to(torch.int64).clamp_min(1), (n_strokes - 1).clamp_min(1))
+    drop_stroke = torch.arange(t).expand(b, t) >= k[:, None]  # (B, T) indexed by stroke id
+    damaged = n_strokes >= 2
+    out, new_lengths = _remove_strokes(x, offset_scale, valid, stroke_id, drop_stroke, damaged)
+    return out, new_lengths, damaged
+
+
+KINDS = ("jitter", "drop", "prefix", "add", "collage")
 
 
 def pad_to(x: torch.Tensor, t: int) -> torch.Tensor:
@@ -81,11 +111,12 @@ def _from_strokes(sketches: list[Sketch], pre: PreprocessConfig) -> tuple[torch.
 def degrade_batch(x: torch.Tensor, lengths: torch.Tensor, donors: torch.Tensor, donor_lengths: torch.Tensor,
                   pre: PreprocessConfig, kinds: tuple[str, ...], jitter: tuple[float, float],
                   drop: tuple[float, float], rng: np.random.Generator, generator: torch.Generator | None = None,
-                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                  prefix: tuple[float, float] = (0.3, 0.8)) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Damaged copies of x (B, T, 7): the batch is cut into len(kinds) consecutive parts, one per kind
-    (jitter, drop: strokes dropped, add: foreign strokes added, collage: replaced by a collage of foreign
-    strokes with as many strokes as the sketch). Foreign strokes come from `donors` (D, T', 7), other real
-    training sketches. -> (x' (B, T'', 7), lengths' (B,), usable (B,) bool: the copy really is damaged)."""
+    (jitter, drop: strokes dropped, prefix: only the first strokes kept, add: foreign strokes added,
+    collage: replaced by a collage of foreign strokes with as many strokes as the sketch). Foreign strokes
+    come from `donors` (D, T', 7), other real training sketches.
+    -> (x' (B, T'', 7), lengths' (B,), usable (B,) bool: the copy really is damaged)."""
     unknown = set(kinds) - set(KINDS)
     if unknown:
         raise ValueError(f"unknown degradation {sorted(unknown)}; expected some of {KINDS}")
@@ -100,6 +131,8 @@ def degrade_batch(x: torch.Tensor, lengths: torch.Tensor, donors: torch.Tensor, 
             parts.append((xj, li, torch.ones(len(idx), dtype=torch.bool)))
         elif kind == "drop":
             parts.append(drop_strokes_batch(xi, li, pre.offset_scale, drop, generator))
+        elif kind == "prefix":
+            parts.append(prefix_batch(xi, li, pre.offset_scale, prefix, generator))
         else:
             own = [points_to_strokes(xi[k, : int(li[k])].numpy()) for k in range(len(idx))]
             made = ([add_foreign_strokes(s, donor_strokes, rng) for s in own] if kind == "add"
@@ -111,11 +144,45 @@ def degrade_batch(x: torch.Tensor, lengths: torch.Tensor, donors: torch.Tensor, 
             torch.cat([p[2] for p in parts]))
 
 
-def rank_loss(q_clean: torch.Tensor, q_damaged: torch.Tensor, usable: torch.Tensor, margin: float) -> torch.Tensor:
-    """q_clean, q_damaged (B,) raw norms, usable (B,) bool -> scalar hinge on log q (clean detached)."""
-    gap = torch.log(q_damaged.clamp_min(1e-6)) - torch.log(q_clean.detach().clamp_min(1e-6)) + margin
+def rank_loss(q_clean: torch.Tensor, q_damaged: torch.Tensor, usable: torch.Tensor, margin: float,
+              log_reference: torch.Tensor | None = None) -> torch.Tensor:
+    """q_clean, q_damaged (B,) raw norms, usable (B,) bool -> scalar hinge on log q (clean detached).
+    `log_reference` (B,): a log q the damaged copy must also stay below (other clean drawings of its class,
+    ClassReference); the hinge then uses the lower of the two."""
+    ref = torch.log(q_clean.detach().clamp_min(1e-6))
+    if log_reference is not None:
+        ref = torch.minimum(ref, log_reference.detach())
+    gap = torch.log(q_damaged.clamp_min(1e-6)) - ref + margin
     hinge = torch.relu(gap) * usable
     return hinge.sum() / usable.sum().clamp_min(1)
+
+
+class ClassReference:
+    """Running mean of log q over clean training sketches, per class: the level a damaged copy must fall
+    below when the ranking compares it with *other* clean drawings of its category, not only its own
+    original (issue 12: a within-drawing ranking alone does not reorder different drawings)."""
+
+    def __init__(self, num_classes: int, momentum: float = 0.98):
+        self.log_q = torch.zeros(num_classes)  # (C,)
+        self.seen = torch.zeros(num_classes, dtype=torch.bool)  # (C,)
+        self.momentum = momentum
+
+    def update(self, q: torch.Tensor, y: torch.Tensor) -> None:
+        """q (B,) clean norms, y (B,) classes."""
+        lq = torch.log(q.detach().clamp_min(1e-6)).cpu()
+        y = y.cpu()
+        sums = torch.zeros_like(self.log_q).index_add_(0, y, lq)
+        counts = torch.zeros_like(self.log_q).index_add_(0, y, torch.ones_like(lq))
+        present = counts > 0
+        mean = sums[present] / counts[present]
+        old = self.log_q[present]
+        self.log_q[present] = torch.where(self.seen[present], self.momentum * old + (1 - self.momentum) * mean, mean)
+        self.seen |= present
+
+    def __call__(self, y: torch.Tensor) -> torch.Tensor:
+        """y (B,) -> (B,) reference log q (+inf for classes not seen yet: no extra constraint)."""
+        ref = torch.where(self.seen, self.log_q, torch.full_like(self.log_q, float("inf")))
+        return ref[y.cpu()].to(y.device)
 
 
 def points_to_strokes(points: np.ndarray) -> Sketch:

@@ -95,7 +95,9 @@ def per_class_q(q: np.ndarray, labels: np.ndarray, classes: list[str]) -> dict:
 
 def evaluate_checkpoint(checkpoint: str, data: list[str], out_dir: str, split: str = "test",
                         auroc_categories: list[str] | None = None, corruption_sample: int = 1000,
-                        seed: int = 0) -> dict:
+                        seed: int = 0, pairs: str | None = None, baseline: str | None = None) -> dict:
+    """`pairs`: a judged-pairs file; when given, agreement with its raters (training.agreement_eval, with
+    `baseline` as the softmax baseline) goes into the summary and `out_dir/agreement/`."""
     net, ck = load_net(checkpoint)
     pre = PreprocessConfig.from_dict(ck["preprocess"])
     s = float((ck["gacl"] or {}).get("s", ck["config"].get("s", 64.0)))
@@ -121,6 +123,12 @@ def evaluate_checkpoint(checkpoint: str, data: list[str], out_dir: str, split: s
                              for sp, a in (("test", auc_test), ("val+test", auc_vt))},
         "corruption": {kind: {k: corr[kind][k] for k in SCORES} for kind in KINDS},
     }
+    if pairs:
+        from training.agreement_eval import run as run_agreement
+        from training.agreement_eval import summary as agreement_summary
+
+        summary["agreement"] = agreement_summary(run_agreement(checkpoint, pairs, str(out / "agreement"),
+                                                               baseline))
     np.savez(out / "scores.npz", **{f"auroc_{k}": np.asarray(v) for k, v in auc_vt.pop("_scores").items()})
     auc_test.pop("_scores")
     result = {"summary": summary, "per_class_q": per_class_q(sc["q"], labels, classes),
@@ -134,7 +142,10 @@ def markdown_summary(summary: dict, auc_test: dict, auc_vt: dict) -> str:
     lines = [f"# Evaluation of `{summary['checkpoint']}` ({summary['head']})", "",
              f"- top-1 on {summary['split']} ({summary['n']} sketches): **{summary['top1']:.4f}**",
              f"- q p5 / median / p95: {summary['q']['p5']:.2f} / {summary['q']['median']:.2f} / "
-             f"{summary['q']['p95']:.2f}; corr(q, theta to true class) = {summary['corr_q_theta']:.3f}", "",
+             f"{summary['q']['p95']:.2f}; corr(q, theta to true class) = {summary['corr_q_theta']:.3f}",
+             *([f"- agreement of q with the judged pairs: {a['agree']['q']:.3f} (raters agree, n "
+                f"{a['agree']['n']}), {a['agree_clear']['q']:.3f} (both clear, n {a['agree_clear']['n']}); "
+                "details in agreement/agreement.md"] if (a := summary.get("agreement")) else []), "",
              "## AUROC, recognized vs unrecognized", "",
              "| group | splits | unrecognized | q | max_prob | max_cos |", "|---|---|---|---|---|---|"]
     for a in (auc_test, auc_vt):

@@ -24,7 +24,7 @@ from tqdm import tqdm
 from sketchprep.preprocess import PreprocessConfig
 from training.augment import augment_batch, resample_batch
 from training.data import SketchSet, iterate_batches, load_splits
-from training.degrade import degrade_batch, pad_to, rank_loss
+from training.degrade import ClassReference, degrade_batch, pad_to, rank_loss
 from training.gacl import GACLConfig, gacl_loss, norm_softmax_loss
 from training.model import ENCODER_PRESETS, SketchQualityNet
 from training.monitor import CollapseError, feature_health
@@ -61,6 +61,10 @@ class TrainConfig:
     rank_jitter_max: float = 0.08
     rank_drop_min: float = 0.2  # ... each stroke dropped with probability ~ U(min, max)
     rank_drop_max: float = 0.6
+    rank_prefix_min: float = 0.3  # ... prefix: the first floor(r n) of n strokes kept, r ~ U(min, max)
+    rank_prefix_max: float = 0.8
+    rank_reference: str = "own"  # ... own: below the copy's own clean original | class: also below the
+    #                                 running mean log q of clean training drawings of its class
     init_from: str | None = None  # checkpoint to start from (stage 2)
     q_init_median: float | None = 60.0  # GACL: scale f so the median training q starts here (None: off)
     ramp_steps: int = 0  # GACL: margin and lambda_g ramp 0 -> 1 over this many steps
@@ -124,6 +128,30 @@ def set_initial_scale(net: SketchQualityNet, data: SketchSet, target: float, dev
     return float(net.feature_scale)
 
 
+def load_with_new_classes(net: SketchQualityNet, ck: dict, classes: list[str], train_set: SketchSet,
+                          device: str) -> None:
+    """Start from a checkpoint trained on a subset of `classes`: encoder, feature scale and the centres of
+    the shared classes are copied; each new class's centre is imprinted as the mean direction of its
+    training sketches' features (scaled like the old centres), so no class starts at random."""
+    missing = [c for c in ck["classes"] if c not in classes]
+    if missing:
+        raise ValueError(f"init_from checkpoint has classes this run lacks: {missing[:5]}")
+    state = dict(ck["model"])
+    old = state.pop("centres")  # (C_old, D)
+    net.load_state_dict(state, strict=False)
+    index = {c: i for i, c in enumerate(ck["classes"])}
+    f, _ = predict(net, train_set, device=device)  # (N, D)
+    fn = torch.nn.functional.normalize(f, dim=1)
+    labels = torch.as_tensor(train_set.labels)
+    norm = float(old.norm(dim=1).mean())
+    with torch.no_grad():
+        for c, name in enumerate(classes):
+            if name in index:
+                net.centres[c] = old[index[name]]
+            elif (labels == c).any():
+                net.centres[c] = (torch.nn.functional.normalize(fn[labels == c].mean(0), dim=0) * norm).to(old.device)
+
+
 def append_jsonl(path: Path, record: dict) -> None:
     with open(path, "a") as fh:
         fh.write(json.dumps(record) + "\n")
@@ -167,9 +195,10 @@ def train(cfg: TrainConfig) -> dict:
         print(f"resumed from {last} at epoch {start_epoch}", flush=True)
     elif cfg.init_from:
         ck = torch.load(cfg.init_from, map_location=cfg.device, weights_only=False)
-        net.load_state_dict(ck["model"])
-        if ck["classes"] != classes:
-            raise ValueError("init_from checkpoint was trained on other classes")
+        if ck["classes"] == classes:
+            net.load_state_dict(ck["model"])
+        else:
+            load_with_new_classes(net, ck, classes, sets["train"], cfg.device)
     if start_epoch == 0 and gcfg is not None and cfg.q_init_median:
         # warm start or from scratch: q must start inside [l_a, u_a] (pilot 1 collapsed when it did not)
         scale = set_initial_scale(net, sets["train"], cfg.q_init_median, cfg.device)
@@ -178,6 +207,9 @@ def train(cfg: TrainConfig) -> dict:
     gen = torch.Generator().manual_seed(cfg.seed + start_epoch)
     log_path = out / "metrics.jsonl"
     rank_kinds = tuple(cfg.rank_kinds.split(","))
+    if cfg.rank_reference not in ("own", "class"):
+        raise ValueError(f"rank_reference must be 'own' or 'class', not {cfg.rank_reference!r}")
+    class_ref = ClassReference(len(classes)) if cfg.rank_reference == "class" else None
     summary: dict = {}
     for epoch in range(start_epoch, cfg.epochs):
         net.train()
@@ -197,7 +229,8 @@ def train(cfg: TrainConfig) -> dict:
                 xd, ld, usable = degrade_batch(x[:n_rank], lens[:n_rank], x[n_rank:], lens[n_rank:], pre,
                                                rank_kinds,
                                                (cfg.rank_jitter_min, cfg.rank_jitter_max),
-                                               (cfg.rank_drop_min, cfg.rank_drop_max), rng, gen)
+                                               (cfg.rank_drop_min, cfg.rank_drop_max), rng, gen,
+                                               (cfg.rank_prefix_min, cfg.rank_prefix_max))
                 t = max(x.shape[1], xd.shape[1])
                 x_all = torch.cat([pad_to(x, t), pad_to(xd, t)])  # (B + n, T, 7)
                 f_all, cos_all = net(x_all, torch.cat([lens, ld]))  # (B + n, D), (B + n, C)
@@ -211,7 +244,11 @@ def train(cfg: TrainConfig) -> dict:
                 loss, stats = gacl_loss(f, cos, y, gcfg, ramp, bins, cfg.bin_temperature)
                 if n_rank:
                     q_all = torch.linalg.vector_norm(torch.cat([f[:n_rank], f_damaged]), dim=1)  # (2n,)
-                    rank = rank_loss(q_all[:n_rank], q_all[n_rank:], usable, cfg.rank_margin)
+                    ref = None
+                    if class_ref is not None:
+                        class_ref.update(torch.linalg.vector_norm(f, dim=1), y)
+                        ref = class_ref(y[:n_rank])  # (n,) other clean drawings of the class
+                    rank = rank_loss(q_all[:n_rank], q_all[n_rank:], usable, cfg.rank_margin, ref)
                     loss = loss + ramp * cfg.rank_weight * rank
                     stats["rank"] = float(rank.detach())
             if not torch.isfinite(loss.detach()):

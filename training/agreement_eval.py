@@ -1,0 +1,130 @@
+"""`sketchq-train agreement`: score a model (and its baselines) on judged pairs and report the agreement.
+
+    sketchq-train agreement models/gacl-cos --baseline models/softmax --pairs ../shared/judged/pairs-dev.jsonl \
+        --out docs/results/agreement/gacl-cos-v3
+
+A model is a torch checkpoint (`runs/x/last.pt`) or an exported folder (`models/gacl-cos`, ONNX). Scores
+compared: the model's q (feature magnitude), its max cosine and max probability; with `--baseline`, the
+baseline model's max probability and feature norm; and two scores without any model, the total ink
+length (as drawn) and the number of strokes. Writes agreement.json,
+agreement.md and wrong_pairs.png (the pairs q gets most confidently wrong).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from sketchprep.strokes import Sketch
+from training.agreement import JudgedPair, agreement, load_pairs, markdown, most_confidently_wrong
+
+DEFAULT_PAIRS = "../shared/judged/pairs-dev.jsonl"
+
+
+def ink_length(strokes: Sketch) -> float:
+    """Total length of the pen path as drawn (in the Quick, Draw! simplified frame, longest side about 255;
+    measured there it agrees with the raters more often than after normalising each drawing)."""
+    return float(sum(np.linalg.norm(np.diff(s, axis=0), axis=1).sum() for s in strokes))
+
+
+def model_scores(model: str | Path, sketches: Sequence[Sketch]) -> dict[str, np.ndarray]:
+    """q, max_cos, max_prob of a checkpoint (torch) or an exported model folder (ONNX)."""
+    path = Path(model)
+    if path.is_dir():
+        from training.calibrate import OnnxScorer
+
+        scorer = OnnxScorer(path)
+        evals = [e for i in range(0, len(sketches), 256) for e in scorer.score_now(sketches[i : i + 256])]
+        q = np.array([e.q for e in evals])
+        cos = np.stack([np.asarray(e.cos) for e in evals])  # (N, C)
+        s = float(scorer.card["probability_scale"])
+    else:
+        from sketchprep.preprocess import PreprocessConfig
+        from training.evaluate import score_strokes
+        from training.export import load_net
+
+        net, ck = load_net(path)
+        s = float((ck["gacl"] or {}).get("s", ck["config"].get("s", 64.0)))
+        out = score_strokes(net, list(sketches), PreprocessConfig.from_dict(ck["preprocess"]), s)
+        return {"q": out["q"], "max_cos": out["max_cos"], "max_prob": out["max_prob"]}
+    logits = s * cos
+    p = np.exp(logits - logits.max(1, keepdims=True))
+    return {"q": q, "max_cos": cos.max(1), "max_prob": (p / p.sum(1, keepdims=True)).max(1)}
+
+
+def _sides(values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    return values[:n], values[n:]
+
+
+def score_pairs(pairs: Sequence[JudgedPair], model: str | Path, baseline: str | Path | None = None,
+                ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """name -> (score of A, score of B) for the model, the baseline and the model-free scores."""
+    sketches = [p.a for p in pairs] + [p.b for p in pairs]
+    n = len(pairs)
+    scores = {k: _sides(v, n) for k, v in model_scores(model, sketches).items()}
+    if baseline is not None:
+        base = model_scores(baseline, sketches)
+        scores["baseline_max_prob"] = _sides(base["max_prob"], n)
+        scores["baseline_norm"] = _sides(base["q"], n)
+    scores["ink_length"] = _sides(np.array([ink_length(s) for s in sketches]), n)
+    scores["n_strokes"] = _sides(np.array([float(len(s)) for s in sketches]), n)
+    return scores
+
+
+def wrong_pairs_figure(pairs: Sequence[JudgedPair], q: tuple[np.ndarray, np.ndarray], path: Path,
+                       n: int = 12) -> list[int]:
+    """The agreed pairs q orders most confidently against the raters: both drawings, both q."""
+    from training.plots import plot_sketch_grid
+
+    idx = most_confidently_wrong(pairs, q[0], q[1], n)
+    items = []
+    for i in idx:
+        p = pairs[i]
+        win = p.consensus
+        for side, sk, val in (("A", p.a, q[0][i]), ("B", p.b, q[1][i])):
+            mark = "raters' choice" if side == win else "q's choice"
+            items.append((sk, None, f"#{p.id} {p.category} {side}: q {val:.1f}\n{mark}"))
+    if items:
+        plot_sketch_grid(items, path, cols=6)
+    return [pairs[i].id for i in idx]
+
+
+def run(model: str, pairs_file: str, out_dir: str, baseline: str | None = None, figure_pairs: int = 12) -> dict:
+    pairs = load_pairs(pairs_file)
+    scores = score_pairs(pairs, model, baseline)
+    result = agreement(pairs, scores)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    result["model"] = str(model)
+    result["baseline"] = str(baseline) if baseline else None
+    result["pairs_file"] = str(pairs_file)
+    result["most_wrong_ids"] = wrong_pairs_figure(pairs, scores["q"], out / "wrong_pairs.png", figure_pairs)
+    (out / "agreement.json").write_text(json.dumps(result, indent=1) + "\n")
+    (out / "agreement.md").write_text(markdown(result, str(model)))
+    return result
+
+
+def summary(result: dict) -> dict:
+    """The headline numbers: q's agreement over both subsets (for model cards and tables)."""
+    sub = result["subsets"]
+    return {k: {"n": sub[k]["n"], "q": sub[k]["q"]["agreement"], "q_ci95": sub[k]["q"]["ci95"]} for k in sub}
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("agreement", help="agreement of q (and baselines) with judged pairs of sketches")
+    p.add_argument("model", help="checkpoint (.pt) or exported model folder")
+    p.add_argument("--pairs", default=DEFAULT_PAIRS, help="judged-pairs JSONL")
+    p.add_argument("--baseline", default=None, help="softmax baseline: checkpoint or exported folder")
+    p.add_argument("--out", required=True, help="folder for agreement.json, agreement.md, wrong_pairs.png")
+    p.add_argument("--figure-pairs", type=int, default=12, help="pairs in wrong_pairs.png")
+    p.set_defaults(func=_main)
+
+
+def _main(args: argparse.Namespace) -> int:
+    result = run(args.model, args.pairs, args.out, args.baseline, args.figure_pairs)
+    print(json.dumps(summary(result)))
+    return 0
