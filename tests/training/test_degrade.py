@@ -10,12 +10,14 @@ torch = pytest.importorskip("torch")
 
 from sketchprep.preprocess import PreprocessConfig, collate, sketch_to_points  # noqa: E402
 from training.degrade import (  # noqa: E402
+    ClassReference,
     add_foreign_strokes,
     collage,
     degrade_batch,
     drop_strokes_batch,
     jitter_batch,
     points_to_strokes,
+    prefix_batch,
     rank_loss,
 )
 
@@ -123,3 +125,44 @@ def test_rank_loss_is_a_hinge_on_log_q_that_only_pushes_damaged_copies() -> None
     loss.backward()
     assert q_clean.grad is None or not q_clean.grad.any()
     assert q_damaged.grad.tolist()[0] == 0.0 and q_damaged.grad.tolist()[1] > 0 and q_damaged.grad.tolist()[2] == 0
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_prefix_keeps_the_first_strokes_in_order(seed: int) -> None:
+    x, lengths = batch(SKETCHES)
+    out, new_lengths, damaged = prefix_batch(x, lengths, PRE.offset_scale, (0.3, 0.8),
+                                             torch.Generator().manual_seed(seed))
+    assert damaged.tolist() == [True, False, True, True]
+    for i, sk in enumerate(SKETCHES):
+        n = int(new_lengths[i])
+        if not damaged[i]:
+            torch.testing.assert_close(out[i], x[i], atol=1e-5, rtol=0)
+            continue
+        k = len(stroke_lengths(out[i].numpy(), n))
+        assert 1 <= k < len(sk)
+        assert k <= max(1, int(0.8 * len(sk))), "never more than the upper fraction of the strokes"
+        np.testing.assert_allclose(out[i, :n].numpy(), sketch_to_points(sk[:k], PRE), atol=1e-5)
+        assert not out[i, n:].any()
+
+
+def test_rank_loss_with_a_class_reference_uses_the_lower_level() -> None:
+    q_clean = torch.tensor([10.0, 10.0])
+    q_damaged = torch.tensor([8.0, 8.0], requires_grad=True)
+    usable = torch.tensor([True, True])
+    own = rank_loss(q_clean, q_damaged, usable, 0.0)
+    assert float(own) == 0.0, "already below its own original"
+    ref = torch.log(torch.tensor([5.0, 20.0]))  # class level below the original for the first only
+    loss = rank_loss(q_clean, q_damaged, usable, 0.0, ref)
+    assert float(loss) == pytest.approx(float(np.log(8.0) - np.log(5.0)) / 2)
+    loss.backward()
+    assert q_damaged.grad[0] > 0 and q_damaged.grad[1] == 0
+
+
+def test_class_reference_tracks_a_running_mean_of_log_q_per_class() -> None:
+    ref = ClassReference(3, momentum=0.5)
+    assert torch.isinf(ref(torch.tensor([0, 1]))).all(), "unseen classes add no constraint"
+    ref.update(torch.tensor([np.e, np.e ** 3, 1.0]), torch.tensor([0, 0, 2]))
+    torch.testing.assert_close(ref(torch.tensor([0, 2])), torch.tensor([2.0, 0.0]))
+    assert torch.isinf(ref(torch.tensor([1])))[0]
+    ref.update(torch.tensor([np.e ** 4]), torch.tensor([0]))
+    torch.testing.assert_close(ref(torch.tensor([0])), torch.tensor([3.0]))  # 0.5 * 2 + 0.5 * 4

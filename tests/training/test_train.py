@@ -139,3 +139,37 @@ def test_cli_train_evaluate_export_end_to_end(synthetic_folder, tmp_path):
 def test_cli_refuses_lambda_below_its_bound(synthetic_folder, tmp_path):
     with pytest.raises(ValueError, match="lower bound"):
         cli_main(["train", "--data", str(synthetic_folder), "--out", str(tmp_path / "x"), "--lambda-g", "10"])
+
+
+def test_init_from_fewer_classes_copies_shared_centres_and_imprints_new_ones(synthetic_folder, tmp_path):
+    train(small_config(synthetic_folder, tmp_path / "two", head="softmax", epochs=1,
+                       categories=["circle", "zigzag"]))
+    two = torch.load(tmp_path / "two" / "last.pt", weights_only=False)
+    cfg = small_config(synthetic_folder, tmp_path / "three", head="gacl", epochs=1, lr=1e-9, warmup_steps=0,
+                       init_from=str(tmp_path / "two" / "last.pt"), q_init_median=None, max_steps=1,
+                       augment=False)
+    train(cfg)
+    three = torch.load(tmp_path / "three" / "last.pt", weights_only=False)
+    assert three["classes"] == CLASSES
+    c2, c3 = two["model"]["centres"], three["model"]["centres"]
+    torch.testing.assert_close(c3[0], c2[0], atol=1e-6, rtol=0)  # circle
+    torch.testing.assert_close(c3[2], c2[1], atol=1e-6, rtol=0)  # zigzag
+    # the new class (cross) is imprinted: its centre points where cross sketches' features point
+    from sketchprep.preprocess import PreprocessConfig
+    from training.data import load_splits
+    from training.export import load_net
+
+    net, _ = load_net(tmp_path / "three" / "last.pt")
+    _, sets = load_splits([str(synthetic_folder)], CLASSES, PreprocessConfig())
+    from training.train import predict
+
+    _, cos = predict(net, sets["val"])
+    labels = torch.as_tensor(sets["val"].labels)
+    assert float(cos[labels == 1, 1].mean()) > float(cos[labels != 1, 1].mean()) + 0.05
+
+
+def test_init_from_more_classes_is_refused(synthetic_folder, tmp_path):
+    train(small_config(synthetic_folder, tmp_path / "three", head="softmax", epochs=1, max_steps=1))
+    with pytest.raises(ValueError, match="classes this run lacks"):
+        train(small_config(synthetic_folder, tmp_path / "two", head="gacl", epochs=1, max_steps=1,
+                           categories=["circle", "zigzag"], init_from=str(tmp_path / "three" / "last.pt")))
