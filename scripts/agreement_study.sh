@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Issue 12, the study of annotation-free levers on agreement with people (docs/results/agreement.md).
-# Screening protocol: every lever continues the shipped scorer (checkpoints/gacl-cos/model.pt, GACL-Cos v3)
-# for the same 2 epochs (AdamW lr 3e-4, 50-step warm-up, one cosine, seed 0, q's scale kept), so they differ
-# only in the lever; each run is then evaluated on the validation split with the judged pairs
-# (sketchq-train evaluate --split val --pairs ...). The test split is not used to choose.
-#   scripts/agreement_study.sh              all runs below, in order (each resumes / is skipped when done)
+# Two protocols, each run evaluated on the validation split with the judged pairs (sketchq-train evaluate
+# --split val --pairs ...); the test split is never used to choose.
+# - Continuation (names without "full-"): the lever continues the shipped scorer (checkpoints/gacl-cos/model.pt,
+#   GACL-Cos v3) for the same 2 epochs (AdamW lr 3e-4, 50-step warm-up, one cosine, seed 0, q's scale kept).
+# - Full budget ("full-..."): the shipped recipe's GACL stage (10 epochs from softmax epoch 6 of a 16-epoch
+#   schedule, seed 1, scripts/train_pair.sh) with one thing changed; "full-v3" is the recipe unchanged.
+#   Encoders other than conv-compact get their own softmax stage (epochs 0-5 of the same schedule).
+#   scripts/agreement_study.sh              the continuation runs, in order (each resumes / is skipped when done)
+#   scripts/agreement_study.sh full         the full-budget runs
 #   scripts/agreement_study.sh NAME...      only these
 set -euo pipefail
 source "$(dirname "$0")/recipe.sh"
@@ -31,13 +35,47 @@ RUN[softbin5-t1]="${cats[*]} ${v3rank[*]} --soft-binning --soft-bins-hold 2 --so
 RUN[kind-sca]="${cats[*]} ${v3rank[*]} --gacl-kind sca"
 RUN[kind-mul]="${cats[*]} ${v3rank[*]} --gacl-kind mul"
 RUN[kind-add]="${cats[*]} ${v3rank[*]} --gacl-kind add"
+RUN[rank-w8-m03]="${cats[*]} --rank-weight 8 --rank-count 64 --rank-margin 0.3 --rank-kinds jitter,drop,drop"
+RUN[rank-add]="${cats[*]} ${rank[*]} --rank-kinds jitter,drop,add"
 ORDER=(control prefix-class classes344 softbin5 drop-class prefix-own classes344-prefix-class softbin5-t1 kind-sca
        kind-mul kind-add)
 
+# full budget: NAME -> "PRESET|extra GACL-stage flags"
+declare -A FULL
+FULL[full-v3]="conv-compact|"
+FULL[full-nobin]="conv-compact|--no-soft-binning"
+FULL[full-bin-t1]="conv-compact|--bin-temperature 1.0"
+FULL[full-bin-hold]="conv-compact|--soft-bins-hold 10"
+FULL[full-kind-sca]="conv-compact|--gacl-kind sca"
+FULL[full-kind-mul]="conv-compact|--gacl-kind mul"
+FULL[full-kind-add]="conv-compact|--gacl-kind add"
+FULL[full-raster]="raster-small|"
+FULL[full-hybrid]="hybrid-small|"
+FULL_ORDER=(full-v3 full-raster full-nobin full-kind-sca full-bin-t1 full-hybrid full-kind-mul full-kind-add full-bin-hold)
+steps6=$(( 6 * 257 ))  # 6 epochs of 32,824 training sketches at batch 128
+
+evaluate() {
+  [ -f "$1/eval-val/evaluation.json" ] || sketchq-train evaluate "$1/last.pt" --data "$DATA" --split val \
+    --out "$1/eval-val" --corruption-sample 1000 --pairs "$PAIRS"
+}
+
+full() {
+  local name=$1 preset=${FULL[$1]%%|*} extra=${FULL[$1]#*|}
+  local sm="$OUT/softmax-$preset-s$SEED" r="$OUT/$name"
+  [ -f "$sm/epoch_005.pt" ] || sketchq-train train --out "$sm" --preset "$preset" "${softmax_stage[@]}" --epochs 16 \
+    --max-steps $steps6 "${common[@]}" $(resume "$sm")
+  # shellcheck disable=SC2086  # the run's flags are split on purpose
+  [ -f "$r/epoch_009.pt" ] || sketchq-train train --out "$r" --preset "$preset" "${gacl_stage[@]}" --epochs 10 \
+    --init-from "$sm/epoch_005.pt" --soft-bins-hold 2 --soft-bins-ramp 4 "${rankdrop4[@]}" $extra "${common[@]}" \
+    $(resume "$r")
+  evaluate "$r"
+}
+
+if [ "${1:-}" = full ]; then set -- "${FULL_ORDER[@]}"; fi
 for name in "${@:-${ORDER[@]}}"; do
+  if [ -n "${FULL[$name]:-}" ]; then full "$name" || echo "run $name failed" >&2; continue; fi
   r="$OUT/$name"
   # shellcheck disable=SC2086  # the run's flags are split on purpose
-  [ -f "$r/epoch_001.pt" ] || sketchq-train train --out "$r" "${cont[@]}" "${opt[@]}" ${RUN[$name]} $(resume "$r")
-  [ -f "$r/eval-val/evaluation.json" ] || sketchq-train evaluate "$r/last.pt" --data "$DATA" --split val \
-    --out "$r/eval-val" --corruption-sample 1000 --pairs "$PAIRS"
+  { [ -f "$r/epoch_001.pt" ] || sketchq-train train --out "$r" "${cont[@]}" "${opt[@]}" ${RUN[$name]} $(resume "$r")
+    evaluate "$r"; } || echo "run $name failed" >&2
 done

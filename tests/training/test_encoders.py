@@ -34,7 +34,8 @@ def sketches(synthetic_batch):
     return list(synthetic_batch[0][:6]) + [random_points(n, rng) for n in (1, 2, 7, 33, 128)]
 
 
-@pytest.mark.parametrize("preset", ["conv-compact", "conv-compact-abs", "bilstm-small", "bilstm-small-offsets"])
+@pytest.mark.parametrize("preset", ["conv-compact", "conv-compact-abs", "bilstm-small", "bilstm-small-offsets",
+                                    "raster-small", "hybrid-small"])
 def test_padding_does_not_change_q_or_class_in_torch(preset, sketches):
     net = make_net(preset)
     with torch.no_grad():
@@ -72,7 +73,7 @@ def test_reverse_within_length_keeps_padding_in_place():
     assert r[1, :, 0].tolist() == [8.0, 6.0, 4.0, 2.0, 0.0]
 
 
-@pytest.fixture(scope="module", params=["conv-compact", "bilstm-small"])
+@pytest.fixture(scope="module", params=["conv-compact", "bilstm-small", "raster-small"])
 def exported(request, tmp_path_factory):
     net = make_net(request.param, classes=7, seed=1)
     path = tmp_path_factory.mktemp("onnx") / "m.onnx"
@@ -121,3 +122,17 @@ def test_input_features_select_what_the_encoder_reads(preset, reads_offsets, ske
         f1 = net.features(torch.from_numpy(x), torch.from_numpy(lens))
         f2 = net.features(torch.from_numpy(x2), torch.from_numpy(lens))
     assert torch.allclose(f1, f2) != reads_offsets
+
+
+def test_rasterize_draws_pen_down_segments_and_not_the_jumps_between_strokes():
+    from sketchprep.preprocess import sketch_to_points
+    from training.model.raster import rasterize
+
+    # two horizontal strokes: top edge left to right, bottom edge left to right; the pen-up jump from the
+    # top-right to the bottom-left corner is a diagonal that must stay blank
+    strokes = [np.array([[0.0, 0.0], [100.0, 0.0]]), np.array([[0.0, 100.0], [100.0, 100.0]])]
+    x, lens = collate([sketch_to_points(strokes)])
+    img = rasterize(torch.from_numpy(x), torch.from_numpy(lens), size=32, samples=16)[0, 0]  # (32, 32)
+    assert img[0].min() > 0.5 and img[31].min() > 0.5, "both strokes inked along their whole length"
+    assert img[8:24, 8:24].max() == 0.0, "the jump between strokes is not drawn"
+    assert float(img.min()) >= 0.0 and float(img.max()) <= 1.0

@@ -175,6 +175,13 @@ ENCODER_PRESETS: dict[str, EncoderSpec] = {
     "bilstm-small-offsets": EncoderSpec("bilstm", asdict(BiLSTMEncoderConfig(hidden=128, out_dim=256,
                                                                           input_features=tuple(range(7))))),
     "conv-compact-abs": EncoderSpec("conv", asdict(ConvEncoderConfig(input_features=(0, 1, 4, 5, 6)))),
+    # issue 12: the sketch drawn into a 48 x 48 image in the graph and read by a small 2D CNN, alone or
+    # beside conv-compact (training/model/raster.py)
+    "raster-small": EncoderSpec("raster", {"size": 48, "samples": 16, "channels": (32, 64, 128, 192),
+                                           "out_dim": 256}),
+    "hybrid-small": EncoderSpec("hybrid", {"raster": {"size": 48, "samples": 16, "channels": (24, 48, 96, 160),
+                                                      "out_dim": 256},
+                                           "sequence": asdict(ConvEncoderConfig()), "out_dim": 256}),
 }
 
 
@@ -187,4 +194,8 @@ def build_encoder(kind: str, config: dict) -> nn.Module:
         return ConvEncoder(ConvEncoderConfig(**cfg))
     if kind == "bilstm":
         return BiLSTMEncoder(BiLSTMEncoderConfig(**cfg))
+    if kind in ("raster", "hybrid"):
+        from training.model.raster import HybridEncoder, HybridEncoderConfig, RasterCNN, RasterEncoderConfig
+
+        return RasterCNN(RasterEncoderConfig(**cfg)) if kind == "raster" else HybridEncoder(HybridEncoderConfig(**cfg))
     raise ValueError(f"unknown encoder kind {kind!r}")
