@@ -32,7 +32,7 @@ def ink_length(strokes: Sketch) -> float:
 
 
 def model_scores(model: str | Path, sketches: Sequence[Sketch]) -> dict[str, np.ndarray]:
-    """q, max_cos, max_prob of a checkpoint (torch) or an exported model folder (ONNX)."""
+    """q, max_cos, max_prob and pred (arg-max class) of a checkpoint (torch) or an exported folder (ONNX)."""
     path = Path(model)
     if path.is_dir():
         from training.calibrate import OnnxScorer
@@ -50,10 +50,10 @@ def model_scores(model: str | Path, sketches: Sequence[Sketch]) -> dict[str, np.
         net, ck = load_net(path)
         s = float((ck["gacl"] or {}).get("s", ck["config"].get("s", 64.0)))
         out = score_strokes(net, list(sketches), PreprocessConfig.from_dict(ck["preprocess"]), s)
-        return {"q": out["q"], "max_cos": out["max_cos"], "max_prob": out["max_prob"]}
+        return {k: out[k] for k in ("q", "max_cos", "max_prob", "pred")}
     logits = s * cos
     p = np.exp(logits - logits.max(1, keepdims=True))
-    return {"q": q, "max_cos": cos.max(1), "max_prob": (p / p.sum(1, keepdims=True)).max(1)}
+    return {"q": q, "max_cos": cos.max(1), "max_prob": (p / p.sum(1, keepdims=True)).max(1), "pred": cos.argmax(1)}
 
 
 def _sides(values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -65,7 +65,7 @@ def score_pairs(pairs: Sequence[JudgedPair], model: str | Path, baseline: str | 
     """name -> (score of A, score of B) for the model, the baseline and the model-free scores."""
     sketches = [p.a for p in pairs] + [p.b for p in pairs]
     n = len(pairs)
-    scores = {k: _sides(v, n) for k, v in model_scores(model, sketches).items()}
+    scores = {k: _sides(v, n) for k, v in model_scores(model, sketches).items() if k != "pred"}
     if baseline is not None:
         base = model_scores(baseline, sketches)
         scores["baseline_max_prob"] = _sides(base["max_prob"], n)

@@ -1,0 +1,107 @@
+"""The study table of issue 12: what each annotation-free lever did to agreement with people.
+
+    python -m training.agreement_study --runs runs/study/* --shipped models/gacl-cos --baseline models/softmax \
+        --out docs/results/agreement
+
+Every run must have been evaluated on the validation split with the judged pairs (`sketchq-train evaluate
+RUN/last.pt --split val --pairs ...`, as scripts/agreement_study.sh does). The shipped scorer and the softmax
+baseline (exported folders) are scored here on the same validation split and pairs. Writes study.md and
+study.json: agreement over agreed and clear pairs (95 % bootstrap interval), validation top-1, AUROC of
+recognized vs unrecognized validation drawings (eye, mouth, monkey), the share of sketches whose q falls
+below the clean one at the highest severity of each corruption, and training CPU time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from sketchprep.preprocess import PreprocessConfig
+from training.agreement import agreement, load_pairs
+from training.agreement_eval import DEFAULT_PAIRS, model_scores
+from training.data import load_splits
+from training.metrics import auroc
+from training.report import epoch_records
+
+AUROC_CATEGORIES = ("eye", "mouth", "monkey")
+
+
+def cpu_seconds(run: Path) -> float:
+    """Training CPU seconds of the run, plus those of the run it started from (through that epoch)."""
+    import torch
+
+    total = sum(e.get("epoch_cpu_seconds", 0.0) for e in epoch_records(run))
+    ck = torch.load(run / "last.pt", map_location="cpu", weights_only=False)
+    init = ck["config"].get("init_from")
+    if init and Path(init).parent.joinpath("metrics.jsonl").exists():
+        parent_epoch = torch.load(init, map_location="cpu", weights_only=False)["epoch"]
+        total += sum(e.get("epoch_cpu_seconds", 0.0) for e in epoch_records(Path(init).parent)
+                     if e["epoch"] <= parent_epoch)
+    return total
+
+
+def run_row(run: Path) -> dict:
+    s = json.loads((run / "eval-val" / "evaluation.json").read_text())["summary"]
+    a = json.loads((run / "eval-val" / "agreement" / "agreement.json").read_text())["subsets"]
+    return {"name": run.name, "top1": s["top1"],
+            "auroc_q": s["auroc_recognized"]["test"]["q"],
+            "below_clean": {k: v["q"]["below_clean_at_3"] for k, v in s["corruption"].items()},
+            "agree": a["agree"]["q"], "agree_clear": a["agree_clear"]["q"],
+            "cpu_seconds": cpu_seconds(run)}
+
+
+def exported_row(model: Path, data: list[str], pairs_file: str, score: str) -> dict:
+    """Validation top-1, AUROC of `score` and agreement of `score` for an exported model folder."""
+    card = json.loads((model / "model_card.json").read_text())
+    _, sets = load_splits(data, card["classes"], PreprocessConfig.from_dict(card["preprocess"]), keep_records=True)
+    val = sets["val"]
+    sc = model_scores(model, [r.strokes for r in val.records])
+    labels = np.asarray(val.labels)
+    top1 = float((sc["pred"] == labels).mean())
+    pick = np.array([r.category in AUROC_CATEGORIES and r.recognized is not None for r in val.records])
+    rec = np.array([bool(r.recognized) for r in val.records])
+    pairs = load_pairs(pairs_file)
+    both = model_scores(model, [p.a for p in pairs] + [p.b for p in pairs])[score]
+    ag = agreement(pairs, {score: (both[: len(pairs)], both[len(pairs):])})["subsets"]
+    return {"name": f"{model.name} (exported, {score})", "top1": top1,
+            "auroc_q": auroc(sc[score][pick & rec], sc[score][pick & ~rec]),
+            "agree": ag["agree"][score], "agree_clear": ag["agree_clear"][score]}
+
+
+def markdown(rows: list[dict]) -> str:
+    lines = ["| run | agreement, raters agree [95 % CI] | both clear | val top-1 | AUROC q (val) | "
+             "q below clean at sev. 3: jitter / drop / scribble | training CPU min |",
+             "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        ag, cl = r["agree"], r["agree_clear"]
+        corr = " / ".join(f"{r['below_clean'][k]:.3f}" for k in ("jitter", "drop", "scribble")) \
+            if r.get("below_clean") else ""
+        cpu = f"{r['cpu_seconds'] / 60:.0f}" if r.get("cpu_seconds") else ""
+        lines.append(f"| {r['name']} | {ag['agreement']:.3f} [{ag['ci95'][0]:.3f}, {ag['ci95'][1]:.3f}] | "
+                     f"{cl['agreement']:.3f} | {r['top1']:.4f} | {r['auroc_q']:.3f} | {corr} | {cpu} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", nargs="+", type=Path, required=True)
+    ap.add_argument("--shipped", type=Path, default=Path("models/gacl-cos"))
+    ap.add_argument("--baseline", type=Path, default=Path("models/softmax"))
+    ap.add_argument("--data", nargs="+", default=["../shared/data/quickdraw"])
+    ap.add_argument("--pairs", default=DEFAULT_PAIRS)
+    ap.add_argument("--out", type=Path, required=True)
+    args = ap.parse_args()
+    rows = [exported_row(args.baseline, args.data, args.pairs, "max_prob"),
+            exported_row(args.shipped, args.data, args.pairs, "q")]
+    rows += [run_row(r) for r in args.runs if (r / "eval-val" / "evaluation.json").exists()]
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "study.json").write_text(json.dumps(rows, indent=1) + "\n")
+    (args.out / "study.md").write_text(markdown(rows))
+    print(markdown(rows))
+
+
+if __name__ == "__main__":
+    main()
