@@ -5,10 +5,11 @@
 
 Every run must have been evaluated on the validation split with the judged pairs (`sketchq-train evaluate
 RUN/last.pt --split val --pairs ...`, as scripts/agreement_study.sh does). The shipped scorer and the softmax
-baseline (exported folders) are scored here on the same validation split and pairs. Writes study.md and
-study.json: agreement over agreed and clear pairs (95 % bootstrap interval), validation top-1, AUROC of
-recognized vs unrecognized validation drawings (eye, mouth, monkey), the share of sketches whose q falls
-below the clean one at the highest severity of each corruption, and training CPU time.
+baseline (exported folders) are scored here on the same validation split and pairs. Writes study.md,
+study.json and study.png (agreement per run): agreement over agreed and clear pairs (95 % bootstrap
+interval), validation top-1, AUROC of recognized vs unrecognized validation drawings (eye, mouth, monkey),
+the share of sketches whose q falls below the clean one at the highest severity of each corruption, and
+training CPU time.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from training.agreement import agreement, load_pairs
 from training.agreement_eval import DEFAULT_PAIRS, model_scores
 from training.data import load_splits
 from training.metrics import auroc
+from training.plots import plot_agreement
 from training.report import epoch_records
 
 AUROC_CATEGORIES = ("eye", "mouth", "monkey")
@@ -100,6 +102,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "study.json").write_text(json.dumps(rows, indent=1) + "\n")
     (args.out / "study.md").write_text(markdown(rows))
+    plot_agreement(rows, args.out / "study.png")
     print(markdown(rows))
 
 

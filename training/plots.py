@@ -84,3 +84,28 @@ def plot_sketch_grid(items: list[tuple[list, set[int] | None, str]], path: Path,
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def plot_agreement(rows: list[dict], path: Path, targets: tuple[float, float] = (0.75, 0.85)) -> None:
+    """Horizontal bars: each run's agreement with the raters (agreed pairs, with its 95 % interval, and
+    clear pairs), the targets drawn as lines."""
+    names = [r["name"] for r in rows]
+    y = np.arange(len(rows))
+    ag = np.array([r["agree"]["agreement"] for r in rows])
+    lo = np.array([r["agree"]["ci95"][0] for r in rows])
+    hi = np.array([r["agree"]["ci95"][1] for r in rows])
+    cl = np.array([r["agree_clear"]["agreement"] for r in rows])
+    fig, ax = plt.subplots(figsize=(8, 0.35 * len(rows) + 1.2), dpi=120)
+    ax.barh(y - 0.2, ag, 0.4, xerr=[ag - lo, hi - ag], label="pairs the raters agree on (95 % CI)", color="#4c72b0")
+    ax.barh(y + 0.2, cl, 0.4, label="pairs both raters call clear", color="#dd8452")
+    for t, c in zip(targets, ("#4c72b0", "#dd8452"), strict=True):
+        ax.axvline(t, color=c, ls="--", lw=1)
+    ax.axvline(0.5, color="grey", lw=0.8)
+    ax.set_yticks(y, names, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlim(0.45, 0.9)
+    ax.set_xlabel("agreement with the raters (dashed: targets)")
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
