@@ -40,19 +40,21 @@ RUN[rank-add]="${cats[*]} ${rank[*]} --rank-kinds jitter,drop,add"
 ORDER=(control prefix-class classes344 softbin5 drop-class prefix-own classes344-prefix-class softbin5-t1 kind-sca
        kind-mul kind-add)
 
-# full budget: NAME -> "PRESET|extra GACL-stage flags"
+# full budget: NAME -> "PRESET|CLASSES (22: the shipped ones, all: every category)|extra GACL-stage flags"
 declare -A FULL
-FULL[full-v3]="conv-compact|"
-FULL[full-nobin]="conv-compact|--no-soft-binning"
-FULL[full-bin-t1]="conv-compact|--bin-temperature 1.0"
-FULL[full-bin-hold]="conv-compact|--soft-bins-hold 10"
-FULL[full-kind-sca]="conv-compact|--gacl-kind sca"
-FULL[full-kind-mul]="conv-compact|--gacl-kind mul"
-FULL[full-kind-add]="conv-compact|--gacl-kind add"
-FULL[full-raster]="raster-small|"
-FULL[full-hybrid]="hybrid-small|"
+FULL[full-v3]="conv-compact|22|"
+FULL[full-nobin]="conv-compact|22|--no-soft-binning"
+FULL[full-bin-t1]="conv-compact|22|--bin-temperature 1.0"
+FULL[full-bin-hold]="conv-compact|22|--soft-bins-hold 10"
+FULL[full-kind-sca]="conv-compact|22|--gacl-kind sca"
+FULL[full-kind-mul]="conv-compact|22|--gacl-kind mul"
+FULL[full-kind-add]="conv-compact|22|--gacl-kind add"
+FULL[full-prefix-class]="conv-compact|22|--rank-kinds jitter,drop,prefix --rank-reference class"
+FULL[full-raster]="raster-small|22|"
+FULL[full-hybrid]="hybrid-small|22|"
+FULL[full-classes344]="conv-compact|all|"
 FULL_ORDER=(full-v3 full-raster full-nobin full-kind-sca full-bin-t1 full-hybrid full-kind-mul full-kind-add full-bin-hold)
-steps6=$(( 6 * 257 ))  # 6 epochs of 32,824 training sketches at batch 128
+declare -A STEPS6=([22]=$(( 6 * 257 )) [all]=$(( 6 * 381 )))  # 6 epochs of 32,824 / 48,704 sketches, batch 128
 
 evaluate() {
   [ -f "$1/eval-val/evaluation.json" ] || sketchq-train evaluate "$1/last.pt" --data "$DATA" --split val \
@@ -60,13 +62,15 @@ evaluate() {
 }
 
 full() {
-  local name=$1 preset=${FULL[$1]%%|*} extra=${FULL[$1]#*|}
-  local sm="$OUT/softmax-$preset-s$SEED" r="$OUT/$name"
+  local name=$1 preset classes extra
+  IFS="|" read -r preset classes extra <<< "${FULL[$1]}"
+  local sm="$OUT/softmax-$preset-$classes-s$SEED" r="$OUT/$name" data=("${common[@]}")
+  [ "$classes" = 22 ] || data=("${opt[@]}" "${every[@]}")
   [ -f "$sm/epoch_005.pt" ] || sketchq-train train --out "$sm" --preset "$preset" "${softmax_stage[@]}" --epochs 16 \
-    --max-steps $steps6 "${common[@]}" $(resume "$sm")
+    --max-steps "${STEPS6[$classes]}" "${data[@]}" $(resume "$sm")
   # shellcheck disable=SC2086  # the run's flags are split on purpose
   [ -f "$r/epoch_009.pt" ] || sketchq-train train --out "$r" --preset "$preset" "${gacl_stage[@]}" --epochs 10 \
-    --init-from "$sm/epoch_005.pt" --soft-bins-hold 2 --soft-bins-ramp 4 "${rankdrop4[@]}" $extra "${common[@]}" \
+    --init-from "$sm/epoch_005.pt" --soft-bins-hold 2 --soft-bins-ramp 4 "${rankdrop4[@]}" $extra "${data[@]}" \
     $(resume "$r")
   evaluate "$r"
 }
