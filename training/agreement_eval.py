@@ -121,10 +121,24 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--baseline", default=None, help="softmax baseline: checkpoint or exported folder")
     p.add_argument("--out", required=True, help="folder for agreement.json, agreement.md, wrong_pairs.png")
     p.add_argument("--figure-pairs", type=int, default=12, help="pairs in wrong_pairs.png")
+    p.add_argument("--write-card", action="store_true",
+                   help="exported folder only: record the summary in its model card (metrics.agreement)")
     p.set_defaults(func=_main)
 
 
+def write_to_card(model_dir: Path, result: dict) -> None:
+    """metrics.agreement of an exported model's card := the summary (and which pairs file it used)."""
+    path = model_dir / "model_card.json"
+    card = json.loads(path.read_text())
+    card.setdefault("metrics", {})["agreement"] = summary(result) | {"pairs_file": result["pairs_file"]}
+    path.write_text(json.dumps(card, indent=1) + "\n")
+
+
 def _main(args: argparse.Namespace) -> int:
+    if args.write_card and not (Path(args.model) / "model_card.json").is_file():
+        raise SystemExit("--write-card needs an exported model folder (with model_card.json)")
     result = run(args.model, args.pairs, args.out, args.baseline, args.figure_pairs)
+    if args.write_card:
+        write_to_card(Path(args.model), result)
     print(json.dumps(summary(result)))
     return 0
