@@ -1,0 +1,39 @@
+"""The study table: CPU time adds the stage a run started from (through its epoch), rows render."""
+
+import json
+
+import torch
+
+from training.agreement_study import cpu_seconds, markdown
+
+
+def write_run(folder, epochs_cpu, init_from=None, saved_epoch=None):
+    folder.mkdir(parents=True)
+    lines = [json.dumps({"kind": "step", "epoch": 0})]
+    lines += [json.dumps({"kind": "epoch", "epoch": e, "epoch_cpu_seconds": c}) for e, c in enumerate(epochs_cpu)]
+    (folder / "metrics.jsonl").write_text("\n".join(lines) + "\n")
+    torch.save({"config": {"init_from": init_from}, "epoch": len(epochs_cpu) - 1}, folder / "last.pt")
+    if saved_epoch is not None:
+        torch.save({"config": {"init_from": None}, "epoch": saved_epoch}, folder / f"epoch_{saved_epoch:03d}.pt")
+
+
+def test_cpu_seconds_counts_the_parent_stage_up_to_the_checkpoint_it_started_from(tmp_path):
+    write_run(tmp_path / "softmax", [10.0, 20.0, 40.0, 80.0], saved_epoch=1)
+    write_run(tmp_path / "gacl", [1.0, 2.0], init_from=str(tmp_path / "softmax" / "epoch_001.pt"))
+    assert cpu_seconds(tmp_path / "gacl") == 1.0 + 2.0 + 10.0 + 20.0
+    assert cpu_seconds(tmp_path / "softmax") == 150.0
+
+
+def test_cpu_seconds_of_a_continuation_of_a_committed_checkpoint_is_its_own(tmp_path):
+    write_run(tmp_path / "cont", [5.0, 6.0], init_from=str(tmp_path / "nowhere" / "model.pt"))
+    assert cpu_seconds(tmp_path / "cont") == 11.0
+
+
+def test_markdown_rows_show_interval_and_blank_cells_for_missing_parts():
+    row = {"name": "x", "top1": 0.8, "auroc_q": 0.9, "agree": {"agreement": 0.7, "ci95": [0.65, 0.75]},
+           "agree_clear": {"agreement": 0.8, "ci95": [0.7, 0.9]}}
+    md = markdown([row, row | {"below_clean": {"jitter": 0.9, "drop": 0.85, "scribble": 0.95},
+                               "cpu_seconds": 600.0}])
+    lines = md.splitlines()
+    assert lines[2] == "| x | 0.700 [0.650, 0.750] | 0.800 | 0.8000 | 0.900 |  |  |"
+    assert lines[3].endswith("| 0.900 / 0.850 / 0.950 | 10 |")
