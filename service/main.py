@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
-from service import __version__, handlers, routes
+from service import __version__, handlers, routes, web
 from service.fastpath import ScoreFastPath
 from service.metrics import Metrics
 from service.middleware import BodyLimitMiddleware, RequestMetricsMiddleware
@@ -56,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.service = ServiceState(settings, metrics)
     handlers.register(app)
     app.include_router(routes.router)
+    app.include_router(web.router)  # the page at / (its own CSP) and GET /v1/examples
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics)  # outermost: sees 413s too
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
