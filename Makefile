@@ -15,13 +15,17 @@ serve: $(PY)
 	$(PY) -m pip install -q -e '.[serve]'
 	$(PY) -m service
 
-## Install everything the tests need (incl. Debian's redis-server) and run lint + the whole test suite
+## Install everything the tests need (incl. Debian's redis-server and chromium) and run lint + the whole test suite
 test: $(PY)
 	$(PY) -m pip install -q -e '.[serve,train,dev]'
 	@command -v redis-server >/dev/null || { \
 	  echo "installing redis-server (Debian package)"; \
 	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq && \
 	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq redis-server >/dev/null; }
+	@command -v chromium >/dev/null || { \
+	  echo "installing chromium (Debian package; tests/web drive it with Playwright)"; \
+	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq && \
+	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq chromium >/dev/null; }
 	$(PY) -m ruff check .
 	$(PY) -m pytest
 
