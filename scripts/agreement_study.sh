@@ -53,7 +53,8 @@ FULL[full-prefix-class]="conv-compact|22|--rank-kinds jitter,drop,prefix --rank-
 FULL[full-raster]="raster-small|22|"
 FULL[full-hybrid]="hybrid-small|22|"
 FULL[full-classes344]="conv-compact|all|"
-FULL_ORDER=(full-v3 full-raster full-nobin full-kind-sca full-bin-t1 full-hybrid full-kind-mul full-kind-add full-bin-hold)
+FULL_ORDER=(full-v3 full-nobin full-raster full-kind-sca full-kind-mul full-kind-add full-bin-t1 full-prefix-class full-hybrid
+            full-bin-hold full-classes344)
 declare -A STEPS6=([22]=$(( 6 * 257 )) [all]=$(( 6 * 381 )))  # 6 epochs of 32,824 / 48,704 sketches, batch 128
 
 evaluate() {
