@@ -31,8 +31,9 @@ def ink_length(strokes: Sketch) -> float:
     return float(sum(np.linalg.norm(np.diff(s, axis=0), axis=1).sum() for s in strokes))
 
 
-def model_scores(model: str | Path, sketches: Sequence[Sketch]) -> dict[str, np.ndarray]:
-    """q, max_cos, max_prob and pred (arg-max class) of a checkpoint (torch) or an exported folder (ONNX)."""
+def model_scores(model: str | Path, sketches: Sequence[Sketch]) -> tuple[dict[str, np.ndarray], list[str]]:
+    """q, max_cos, max_prob, pred (arg-max class) and cos (N, C) of a checkpoint (torch) or an exported
+    folder (ONNX), and the model's classes."""
     path = Path(model)
     if path.is_dir():
         from training.calibrate import OnnxScorer
@@ -50,10 +51,11 @@ def model_scores(model: str | Path, sketches: Sequence[Sketch]) -> dict[str, np.
         net, ck = load_net(path)
         s = float((ck["gacl"] or {}).get("s", ck["config"].get("s", 64.0)))
         out = score_strokes(net, list(sketches), PreprocessConfig.from_dict(ck["preprocess"]), s)
-        return {k: out[k] for k in ("q", "max_cos", "max_prob", "pred")}
+        return {k: out[k] for k in ("q", "max_cos", "max_prob", "pred", "cos")}, list(ck["classes"])
     logits = s * cos
     p = np.exp(logits - logits.max(1, keepdims=True))
-    return {"q": q, "max_cos": cos.max(1), "max_prob": (p / p.sum(1, keepdims=True)).max(1), "pred": cos.argmax(1)}
+    return ({"q": q, "max_cos": cos.max(1), "max_prob": (p / p.sum(1, keepdims=True)).max(1),
+             "pred": cos.argmax(1), "cos": cos}, list(scorer.card["classes"]))
 
 
 def _sides(values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -62,12 +64,18 @@ def _sides(values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 def score_pairs(pairs: Sequence[JudgedPair], model: str | Path, baseline: str | Path | None = None,
                 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """name -> (score of A, score of B) for the model, the baseline and the model-free scores."""
+    """name -> (score of A, score of B) for the model, the baseline and the model-free scores. `q_claimed`
+    is q cos(theta_y), the length of f along the centre of the pair's category (the category the raters
+    judged against; q itself is class-agnostic)."""
     sketches = [p.a for p in pairs] + [p.b for p in pairs]
     n = len(pairs)
-    scores = {k: _sides(v, n) for k, v in model_scores(model, sketches).items() if k != "pred"}
+    out, classes = model_scores(model, sketches)
+    scores = {k: _sides(out[k], n) for k in ("q", "max_cos", "max_prob")}
+    if all(p.category in classes for p in pairs):
+        y = np.array([classes.index(p.category) for p in pairs] * 2)
+        scores["q_claimed"] = _sides(out["q"] * out["cos"][np.arange(2 * n), y], n)
     if baseline is not None:
-        base = model_scores(baseline, sketches)
+        base, _ = model_scores(baseline, sketches)
         scores["baseline_max_prob"] = _sides(base["max_prob"], n)
         scores["baseline_norm"] = _sides(base["q"], n)
     scores["ink_length"] = _sides(np.array([ink_length(s) for s in sketches]), n)

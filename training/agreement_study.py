@@ -22,7 +22,7 @@ import numpy as np
 
 from sketchprep.preprocess import PreprocessConfig
 from training.agreement import agreement, load_pairs
-from training.agreement_eval import DEFAULT_PAIRS, model_scores
+from training.agreement_eval import DEFAULT_PAIRS, model_scores, score_pairs
 from training.data import load_splits
 from training.metrics import auroc
 from training.plots import plot_agreement
@@ -52,6 +52,7 @@ def run_row(run: Path) -> dict:
             "auroc_q": s["auroc_recognized"]["test"]["q"],
             "below_clean": {k: v["q"]["below_clean_at_3"] for k, v in s["corruption"].items()},
             "agree": a["agree"]["q"], "agree_clear": a["agree_clear"]["q"],
+            "claimed": a["agree"].get("q_claimed"), "claimed_clear": a["agree_clear"].get("q_claimed"),
             "cpu_seconds": cpu_seconds(run)}
 
 
@@ -60,30 +61,35 @@ def exported_row(model: Path, data: list[str], pairs_file: str, score: str) -> d
     card = json.loads((model / "model_card.json").read_text())
     _, sets = load_splits(data, card["classes"], PreprocessConfig.from_dict(card["preprocess"]), keep_records=True)
     val = sets["val"]
-    sc = model_scores(model, [r.strokes for r in val.records])
+    sc, _ = model_scores(model, [r.strokes for r in val.records])
     labels = np.asarray(val.labels)
     top1 = float((sc["pred"] == labels).mean())
     pick = np.array([r.category in AUROC_CATEGORIES and r.recognized is not None for r in val.records])
     rec = np.array([bool(r.recognized) for r in val.records])
     pairs = load_pairs(pairs_file)
-    both = model_scores(model, [p.a for p in pairs] + [p.b for p in pairs])[score]
-    ag = agreement(pairs, {score: (both[: len(pairs)], both[len(pairs):])})["subsets"]
+    scores = score_pairs(pairs, model)
+    ag = agreement(pairs, {k: scores[k] for k in (score, "q_claimed") if k in scores})["subsets"]
+    claimed = score == "q" and "q_claimed" in ag["agree"]
     return {"name": f"{model.name} (exported, {score})", "top1": top1,
             "auroc_q": auroc(sc[score][pick & rec], sc[score][pick & ~rec]),
-            "agree": ag["agree"][score], "agree_clear": ag["agree_clear"][score]}
+            "agree": ag["agree"][score], "agree_clear": ag["agree_clear"][score],
+            "claimed": ag["agree"]["q_claimed"] if claimed else None,
+            "claimed_clear": ag["agree_clear"]["q_claimed"] if claimed else None}
 
 
 def markdown(rows: list[dict]) -> str:
-    lines = ["| run | agreement, raters agree [95 % CI] | both clear | val top-1 | AUROC q (val) | "
-             "q below clean at sev. 3: jitter / drop / scribble | training CPU min |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| run | agreement of q, raters agree [95 % CI] | both clear | q cos theta_y: agree / clear | "
+             "val top-1 | AUROC q (val) | q below clean at sev. 3: jitter / drop / scribble | training CPU min |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         ag, cl = r["agree"], r["agree_clear"]
         corr = " / ".join(f"{r['below_clean'][k]:.3f}" for k in ("jitter", "drop", "scribble")) \
             if r.get("below_clean") else ""
         cpu = f"{r['cpu_seconds'] / 60:.0f}" if r.get("cpu_seconds") else ""
+        claimed = f"{r['claimed']['agreement']:.3f} / {r['claimed_clear']['agreement']:.3f}" \
+            if r.get("claimed") else ""
         lines.append(f"| {r['name']} | {ag['agreement']:.3f} [{ag['ci95'][0]:.3f}, {ag['ci95'][1]:.3f}] | "
-                     f"{cl['agreement']:.3f} | {r['top1']:.4f} | {r['auroc_q']:.3f} | {corr} | {cpu} |")
+                     f"{cl['agreement']:.3f} | {claimed} | {r['top1']:.4f} | {r['auroc_q']:.3f} | {corr} | {cpu} |")
     return "\n".join(lines) + "\n"
 
 

@@ -30,7 +30,7 @@ SCORES = ("q", "max_prob", "max_cos")
 def scores_from_outputs(f: torch.Tensor, cos: torch.Tensor, s: float) -> dict[str, np.ndarray]:
     return {"q": torch.linalg.vector_norm(f, dim=1).numpy(),
             "max_prob": torch.softmax(s * cos, dim=1).max(1).values.numpy(),
-            "max_cos": cos.max(1).values.numpy(), "pred": cos.argmax(1).numpy()}
+            "max_cos": cos.max(1).values.numpy(), "pred": cos.argmax(1).numpy(), "cos": cos.numpy()}
 
 
 @torch.no_grad()

@@ -33,7 +33,8 @@ def test_markdown_rows_show_interval_and_blank_cells_for_missing_parts():
     row = {"name": "x", "top1": 0.8, "auroc_q": 0.9, "agree": {"agreement": 0.7, "ci95": [0.65, 0.75]},
            "agree_clear": {"agreement": 0.8, "ci95": [0.7, 0.9]}}
     md = markdown([row, row | {"below_clean": {"jitter": 0.9, "drop": 0.85, "scribble": 0.95},
-                               "cpu_seconds": 600.0}])
+                               "cpu_seconds": 600.0, "claimed": {"agreement": 0.71},
+                               "claimed_clear": {"agreement": 0.81}}])
     lines = md.splitlines()
-    assert lines[2] == "| x | 0.700 [0.650, 0.750] | 0.800 | 0.8000 | 0.900 |  |  |"
-    assert lines[3].endswith("| 0.900 / 0.850 / 0.950 | 10 |")
+    assert lines[2] == "| x | 0.700 [0.650, 0.750] | 0.800 |  | 0.8000 | 0.900 |  |  |"
+    assert lines[3].endswith("| 0.800 | 0.710 / 0.810 | 0.8000 | 0.900 | 0.900 / 0.850 / 0.950 | 10 |")
