@@ -50,22 +50,23 @@ def drawing_of(strokes: list[Any]) -> list[list[list[int]]]:
 
 
 def candidate_drawings(category: str, n: int = 200, max_strokes: int = 10, max_points: int = 120,
-                       data: Path = DATA) -> list[dict[str, Any]]:
-    """Real drawings of a category, small enough to draw quickly with input events."""
+                       min_strokes: int = 2, data: Path = DATA) -> list[dict[str, Any]]:
+    """Real drawings of a category (among its file's first n), small enough to draw quickly with input events."""
     out = []
     for rec in itertools.islice(read_ndjson(data / f"{category}.ndjson.gz"), n):
         d = drawing_of(rec.strokes)
-        if 2 <= len(d) <= max_strokes and sum(len(s[0]) for s in d) <= max_points:
+        if min_strokes <= len(d) <= max_strokes and sum(len(s[0]) for s in d) <= max_points:
             out.append({"category": rec.category, "key_id": rec.key_id, "strokes": d})
     return out
 
 
-def drawing_with_blame(url: str, category: str = "cat") -> dict[str, Any]:
-    """The first small real drawing of the category for which /attribute blames at least one stroke."""
-    for cand in candidate_drawings(category):
+def drawing_with_blame(url: str, category: str = "cat", recognised: bool = False, **limits: int) -> dict[str, Any]:
+    """The first small real drawing of the category for which /attribute blames at least one stroke (and,
+    with `recognised`, that the model takes for its category)."""
+    for cand in candidate_drawings(category, **limits):
         r = httpx.post(f"{url}/attribute", json={"sketch": {"strokes": cand["strokes"]}}, timeout=30)
         r.raise_for_status()
-        if r.json()["removed_strokes"]:
+        if r.json()["removed_strokes"] and (not recognised or r.json()["class"] == category):
             return cand
     raise RuntimeError(f"no small {category} drawing in the data has a blamed stroke")
 

@@ -118,14 +118,26 @@ export class ScoreView {
       this.labelCheck.hidden = true;
       return;
     }
+    // The rule and its thresholds are the model card's (GET /v1/model), never constants of the page.
     const t = (this.model.thresholds || {}).label_check || {};
-    const rule = Number.isFinite(t.q_min) && Number.isFinite(t.theta_suspect)
-      ? ` (suspect when q ≥ ${fmt(t.q_min, 1)} and the angle > ${fmt(t.theta_suspect, 2)} rad, from the model card)`
-      : "";
-    this.labelCheck.replaceChildren(
-      el("strong", { text: check.suspect ? "Suspect label. " : "Label consistent. " }),
-      `Claimed “${check.label}”: angle ${fmt(check.theta, 2)} rad to its class centre${rule}.`,
-    );
+    const q = this.latest ? this.latest.result.quality : NaN;
+    const angle = `angle ${fmt(check.theta, 2)} rad to the centre of “${check.label}”`;
+    const limit = `${fmt(t.theta_suspect, 2)} rad`;
+    let head;
+    let text;
+    if (check.suspect) {
+      head = "Suspect label.";
+      text = `Well drawn (q ≥ ${fmt(t.q_min, 1)}) yet far from the claimed class: ${angle} > ${limit}.`;
+    } else if (check.theta > t.theta_suspect) {
+      head = "Not flagged.";
+      text = `Far from the claimed class (${angle} > ${limit}), but q ${fmt(q)} is below ${fmt(t.q_min, 1)}: `
+        + "too poorly drawn to call the label suspect.";
+    } else {
+      head = "Label consistent.";
+      text = `Close to the claimed class: ${angle} ≤ ${limit}.`;
+    }
+    this.labelCheck.replaceChildren(el("strong", { text: `${head} ` }), text,
+      el("span", { class: "muted", text: " (Rule and thresholds from the model card.)" }));
     this.labelCheck.dataset.suspect = String(check.suspect);
     this.labelCheck.classList.toggle("suspect", check.suspect);
     this.labelCheck.hidden = false;
