@@ -7,12 +7,14 @@ computes it; when the model changes these tests say to regenerate the file.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from web_support import MODEL_DIR, ServerProc
+from web_support import MODEL_DIR, REPO, ServerProc
 
 from service.web import EXAMPLES_FILE, GROUPS
 from service.web_examples import pick
@@ -87,3 +89,21 @@ def test_examples_endpoint(doc: dict[str, Any], web_server: ServerProc) -> None:
         bad = httpx.get(f"{web_server.url}/v1/examples", params=params)
         assert bad.status_code == status and bad.headers["content-type"].startswith("application/problem+json")
         assert bad.json()["detail"]
+
+
+def test_generator_rebuilds_the_committed_file(tmp_path: Path, data_dir: Path) -> None:
+    """`python -m service.web_examples` on the shared data writes exactly the committed file."""
+    pytest.importorskip("torch", reason="the generator takes the split from training.data (torch)")
+    out = tmp_path / "examples.json"
+    run = subprocess.run([sys.executable, "-m", "service.web_examples", "--data", str(data_dir), "--out", str(out)],
+                         cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert out.read_bytes() == EXAMPLES_FILE.read_bytes(), REGENERATE
+
+
+def test_the_service_imports_neither_torch_nor_training() -> None:
+    code = ("import sys; from service.main import create_app; create_app(); "
+            "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'training')); "
+            "assert not bad, bad")
+    run = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
