@@ -10,12 +10,13 @@
 #   scripts/agreement_study.sh              the continuation runs, in order (each resumes / is skipped when done)
 #   scripts/agreement_study.sh full         the full-budget runs
 #   scripts/agreement_study.sh NAME...      only these
+# THREADS=n limits torch's threads (two studies side by side on 2 cores: THREADS=1).
 set -euo pipefail
 source "$(dirname "$0")/recipe.sh"
 PAIRS=${PAIRS:-../shared/judged/pairs-dev.jsonl}
 OUT=${OUT:-$RUNS/study}
 V3=${V3:-checkpoints/gacl-cos/model.pt}
-opt=(--batch-size 128 --optimizer adamw --weight-decay 1e-4 --schedule cosine --seed "$SEED")
+opt=(--batch-size 128 --optimizer adamw --weight-decay 1e-4 --schedule cosine --seed "$SEED" ${THREADS:+--threads "$THREADS"})
 cont=(--head gacl --gacl-kind cos --init-from "$V3" --q-init-median 0 --ramp-steps 0 --lr 3e-4 --warmup-steps 50
       --epochs 2 --no-soft-binning)
 rank=(--rank-weight 4 --rank-count 64 --rank-margin 0.15)
