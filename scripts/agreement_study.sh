@@ -38,6 +38,7 @@ RUN[kind-mul]="${cats[*]} ${v3rank[*]} --gacl-kind mul"
 RUN[kind-add]="${cats[*]} ${v3rank[*]} --gacl-kind add"
 RUN[rank-w8-m03]="${cats[*]} --rank-weight 8 --rank-count 64 --rank-margin 0.3 --rank-kinds jitter,drop,drop"
 RUN[rank-add]="${cats[*]} ${rank[*]} --rank-kinds jitter,drop,add"
+RUN[prefix-class-strong]="${cats[*]} --rank-weight 8 --rank-count 64 --rank-margin 0.5 --rank-kinds prefix,prefix,drop --rank-reference class"
 ORDER=(control prefix-class classes344 softbin5 drop-class prefix-own classes344-prefix-class softbin5-t1 kind-sca
        kind-mul kind-add)
 
