@@ -177,22 +177,62 @@ def test_training_lock_satisfies_pyproject() -> None:
         assert req.specifier.contains(locked[name], prereleases=True), f"train: {req} vs {locked[name]}"
 
 
-def _third_party_imports(folder: Path) -> set[str]:
-    roots = set()
-    for path in folder.rglob("*.py"):
+FIRST_PARTY = ("service", "sketchprep")
+
+
+def _module_file(module: str) -> Path | None:
+    path = REPO.joinpath(*module.split("."))
+    for candidate in (path.with_suffix(".py"), path / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _served_modules_imports(entry: str = "service.__main__") -> tuple[set[str], set[str]]:
+    """(first-party modules `python -m service` reaches, top-level names of the others they import).
+
+    Offline tools that live in service/ but that the service never imports (`python -m service.web_examples`
+    imports `training` and torch on purpose) are not in the image's runtime path and do not count."""
+    seen: set[str] = set()
+    roots: set[str] = set()
+    todo = [entry]
+    while todo:
+        module = todo.pop()
+        path = _module_file(module)
+        if module in seen or path is None:
+            continue
+        seen.add(module)
+        package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+        names: list[str] = []
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):
-                roots |= {a.name.split(".")[0] for a in node.names}
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                roots.add(node.module.split(".")[0])
-    return roots - set(sys.stdlib_module_names) - {"service", "sketchprep", "__future__"}
+                names += [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    parts = package.split(".")
+                    base = ".".join(parts[: len(parts) - node.level + 1] + ([base] if base else []))
+                names.append(base)
+                names += [f"{base}.{a.name}" for a in node.names]  # `from service import x` may be a module
+        for name in names:
+            top = name.split(".")[0]
+            if top in FIRST_PARTY:
+                for i in range(1, len(name.split(".")) + 1):  # the packages on the way (their __init__) too
+                    todo.append(".".join(name.split(".")[:i]))
+            elif top:
+                roots.add(top)
+    return seen, roots - set(sys.stdlib_module_names) - {"__future__"}
 
 
 def test_the_api_image_has_every_package_the_service_imports() -> None:
-    """An import added to service/ or sketchprep/ without its package in docker/requirements fails here."""
+    """An import added to what `python -m service` runs without its package in docker/requirements fails here."""
     dist_of = packages_distributions()
     lock = set(pins(REQ_DIR / "serve.txt")) | set(pins(REQ_DIR / "ort-cpu.txt"))
-    for module in sorted(_third_party_imports(REPO / "service") | _third_party_imports(REPO / "sketchprep")):
+    modules, imports = _served_modules_imports()
+    assert {"service.main", "service.engine", "service.cache", "sketchprep.preprocess"} <= modules
+    assert "service.web_examples" not in modules  # the offline tool (it imports training)
+    assert {"onnxruntime", "redis", "uvicorn", "fastapi", "numpy"} <= imports
+    for module in sorted(imports):
         dists = {canonicalize_name(d) for d in dist_of.get(module, [])}
         assert dists, f"`import {module}`: not installed here, cannot tell its package"
         assert dists & lock, f"`import {module}` ({dists}) is not in docker/requirements/serve.txt"
