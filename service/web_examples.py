@@ -4,19 +4,21 @@
     python -m service.web_examples --data DIR --per-group 8
 
 For every class of the model, the drawings of that category's Quick, Draw! file that fall in the training
-split's validation part (`training.data.split_of`, the one definition of the split) are scored exactly as
-the service scores them (sketchprep preprocessing, the model's ONNX file on ONNX Runtime, the card's
-percentile tables), sorted by q, and the bottom, middle and top `per_group` are kept with their q,
-percentile and predicted class. The file records the model it was computed with; GET /v1/examples serves
-it and says whether it matches the loaded model (tests/web checks it against POST /score).
+split's validation part are scored exactly as the service scores them (sketchprep preprocessing, the
+model's ONNX file on ONNX Runtime padded to the service's length buckets, the card's percentile tables),
+sorted by q, and the bottom, middle and top `per_group` are kept with their q, percentile and predicted
+class. The file records the model it was computed with; GET /v1/examples serves it and says whether it
+matches the loaded model (tests/web checks it against POST /score and against the data).
 
-This is an offline tool: it imports `training` (and so torch) for the split. The service itself only
-reads the JSON it writes (service.web) and never imports training or torch.
+The split rule is the one of `training.data.split_of` (a hash of the drawing's integer points, 80/10/10),
+restated here because service/ ships in the API image, which has neither torch nor the training package;
+tests/web checks that both give the same split.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,18 @@ REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "quickdraw"
 LICENCE = "Quick, Draw! data (c) Google, CC BY 4.0, https://github.com/googlecreativelab/quickdraw-dataset"
 BATCH = 64
+
+
+def split_of(strokes: list[np.ndarray], fractions: tuple[float, float] = (0.8, 0.1)) -> str:
+    """train / val / test of a drawing: training.data.split_of's rule (sha256 of its int32 points)."""
+    h = hashlib.sha256()
+    for s in strokes:
+        h.update(np.round(np.asarray(s)).astype(np.int32).tobytes())
+        h.update(b"|")
+    u = (int.from_bytes(h.digest()[:8], "big") % 10_000) / 10_000
+    if u < fractions[0]:
+        return "train"
+    return "val" if u < fractions[0] + fractions[1] else "test"
 
 
 def score_drawings(model_dir: Path, drawings: list[list[list[list[int]]]]) -> list[dict[str, Any]]:
@@ -70,7 +84,6 @@ def pick(n: int, per_group: int) -> dict[str, list[int]]:
 
 def build(data: Path, model_dir: Path, per_group: int) -> dict[str, Any]:
     from sketchprep.formats import read_ndjson
-    from training.data import split_of  # read-only use of the training split (imports torch)
 
     card = json.loads((model_dir / "model_card.json").read_text())
     categories: dict[str, Any] = {}
@@ -78,7 +91,7 @@ def build(data: Path, model_dir: Path, per_group: int) -> dict[str, Any]:
         path = data / f"{category}.ndjson.gz"
         if not path.exists():
             raise SystemExit(f"no data for class {category!r} at {path}")
-        records = [r for r in read_ndjson(path) if split_of(r) == "val"]
+        records = [r for r in read_ndjson(path) if split_of(r.strokes) == "val"]
         drawings = [[[np.round(s[:, 0]).astype(int).tolist(), np.round(s[:, 1]).astype(int).tolist()]
                      for s in r.strokes] for r in records]
         scores = score_drawings(model_dir, drawings)

@@ -17,7 +17,7 @@ import pytest
 from web_support import MODEL_DIR, REPO, ServerProc
 
 from service.web import EXAMPLES_FILE, GROUPS
-from service.web_examples import pick
+from service.web_examples import pick, split_of
 from sketchprep.formats import read_ndjson
 
 REGENERATE = "regenerate it: python -m service.web_examples"
@@ -51,9 +51,16 @@ def test_pick_takes_the_bottom_middle_and_top() -> None:
     assert pick(5, 8) == {"bottom": [0], "middle": [2], "top": [4]}
 
 
+def test_the_generators_split_is_the_training_split(data_dir: Path) -> None:
+    training_split = pytest.importorskip("training.data", reason="the split is defined in training.data (torch)")
+    records = list(read_ndjson(data_dir / "swan.ndjson.gz"))
+    assert [split_of(r.strokes) for r in records] == [training_split.split_of(r) for r in records]
+    assert {split_of(r.strokes) for r in records} == {"train", "val", "test"}
+
+
 def test_bundled_drawings_are_real_validation_drawings(doc: dict[str, Any], data_dir: Path) -> None:
     """Each drawing is its data file's record (same key_id, same points) and falls in the validation split."""
-    split_of = pytest.importorskip("training.data", reason="the split is defined by training.data (torch)").split_of
+    split = pytest.importorskip("training.data", reason="the split is defined in training.data (torch)").split_of
     for category in ("cat", "triangle"):
         records = {}  # (key_id, drawing as JSON) -> record (a key_id alone is not unique in the data)
         for r in read_ndjson(data_dir / f"{category}.ndjson.gz"):
@@ -61,7 +68,7 @@ def test_bundled_drawings_are_real_validation_drawings(doc: dict[str, Any], data
             records[(r.key_id, json.dumps(drawing))] = r
         for d in entries(doc, category):
             rec = records[(d["key_id"], json.dumps(d["strokes"]))]
-            assert split_of(rec) == "val"
+            assert split(rec) == "val"
 
 
 def test_stored_q_is_what_the_service_answers(doc: dict[str, Any], web_server: ServerProc) -> None:
@@ -93,7 +100,6 @@ def test_examples_endpoint(doc: dict[str, Any], web_server: ServerProc) -> None:
 
 def test_generator_rebuilds_the_committed_file(tmp_path: Path, data_dir: Path) -> None:
     """`python -m service.web_examples` on the shared data writes exactly the committed file."""
-    pytest.importorskip("torch", reason="the generator takes the split from training.data (torch)")
     out = tmp_path / "examples.json"
     run = subprocess.run([sys.executable, "-m", "service.web_examples", "--data", str(data_dir), "--out", str(out)],
                          cwd=REPO, capture_output=True, text=True, timeout=300)
