@@ -39,6 +39,10 @@ RUN[kind-add]="${cats[*]} ${v3rank[*]} --gacl-kind add"
 RUN[rank-w8-m03]="${cats[*]} --rank-weight 8 --rank-count 64 --rank-margin 0.3 --rank-kinds jitter,drop,drop"
 RUN[rank-add]="${cats[*]} ${rank[*]} --rank-kinds jitter,drop,add"
 RUN[prefix-class-strong]="${cats[*]} --rank-weight 8 --rank-count 64 --rank-margin 0.5 --rank-kinds prefix,prefix,drop --rank-reference class"
+# the same, with foreign strokes and jitter ranked too (so stray strokes keep lowering q)
+strong_all="--rank-count 80 --rank-kinds prefix,prefix,drop,add,jitter --rank-reference class"
+RUN[prefix-strong-all]="${cats[*]} --rank-weight 8 --rank-margin 0.5 $strong_all"
+RUN[prefix-xstrong-all]="${cats[*]} --rank-weight 16 --rank-margin 1.0 $strong_all"
 ORDER=(control prefix-class classes344 softbin5 drop-class prefix-own classes344-prefix-class softbin5-t1 kind-sca
        kind-mul kind-add)
 
@@ -55,6 +59,7 @@ FULL[full-prefix-class]="conv-compact|22|--rank-kinds jitter,drop,prefix --rank-
 FULL[full-raster]="raster-small|22|"
 FULL[full-hybrid]="hybrid-small|22|"
 FULL[full-classes344]="conv-compact|all|"
+FULL[full-prefix-strong-all]="conv-compact|22|--rank-weight 8 --rank-margin 0.5 $strong_all"
 FULL_ORDER=(full-v3 full-nobin full-raster full-kind-sca full-kind-mul full-kind-add full-bin-t1 full-prefix-class full-hybrid
             full-bin-hold full-classes344)
 declare -A STEPS6=([22]=$(( 6 * 257 )) [all]=$(( 6 * 381 )))  # 6 epochs of 32,824 / 48,704 sketches, batch 128
