@@ -123,6 +123,8 @@ def degrade_batch(x: torch.Tensor, lengths: torch.Tensor, donors: torch.Tensor, 
     donor_strokes: list[Sketch] = []
     if {"add", "collage"} & set(kinds):  # only these two paste foreign strokes
         donor_strokes = [points_to_strokes(donors[i, : int(donor_lengths[i])].numpy()) for i in range(len(donors))]
+        if not donor_strokes:
+            raise ValueError("the add and collage degradations need at least one donor sketch")
     parts = []
     for kind, idx in zip(kinds, np.array_split(np.arange(len(x)), len(kinds)), strict=True):
         xi, li = x[idx], lengths[idx]

@@ -226,7 +226,10 @@ def train(cfg: TrainConfig) -> dict:
                 x = augment_batch(x, lens, pre.offset_scale, generator=gen)
             n_rank = min(cfg.rank_count, len(y)) if gcfg is not None and cfg.rank_weight > 0 else 0
             if n_rank:
-                xd, ld, usable = degrade_batch(x[:n_rank], lens[:n_rank], x[n_rank:], lens[n_rank:], pre,
+                # donors of foreign strokes: the rest of the batch (the whole batch when the last, short
+                # batch is all ranked)
+                donors = slice(n_rank, None) if n_rank < len(y) else slice(None)
+                xd, ld, usable = degrade_batch(x[:n_rank], lens[:n_rank], x[donors], lens[donors], pre,
                                                rank_kinds,
                                                (cfg.rank_jitter_min, cfg.rank_jitter_max),
                                                (cfg.rank_drop_min, cfg.rank_drop_max), rng, gen,

@@ -173,3 +173,14 @@ def test_init_from_more_classes_is_refused(synthetic_folder, tmp_path):
     with pytest.raises(ValueError, match="classes this run lacks"):
         train(small_config(synthetic_folder, tmp_path / "two", head="gacl", epochs=1, max_steps=1,
                            categories=["circle", "zigzag"], init_from=str(tmp_path / "three" / "last.pt")))
+
+
+def test_foreign_stroke_ranking_survives_a_last_batch_smaller_than_the_rank_count(synthetic_folder, tmp_path):
+    """rank_count >= the batch (the short last batch of an epoch): the donors of foreign strokes are then the
+    batch itself (an empty donor list crashed the study's first runs with 'high <= 0')."""
+    train(small_config(synthetic_folder, tmp_path / "sm", head="softmax", epochs=1, max_steps=2))
+    cfg = small_config(synthetic_folder, tmp_path / "g", head="gacl", epochs=1, batch_size=16,
+                       init_from=str(tmp_path / "sm" / "last.pt"), q_init_median=60.0, max_steps=3,
+                       rank_weight=1.0, rank_count=16, rank_kinds="add,prefix")
+    summary = train(cfg)
+    assert np.isfinite(summary["train_loss"])
