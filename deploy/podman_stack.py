@@ -608,13 +608,7 @@ def check_stack(podman: Podman, report: Report, local: dict[str, tuple[int, Any]
         return p
 
     def down() -> None:
-        run_compose("down", "-v", "-t", "5", check=False)
-        # What podman-compose did not know about (a replica added by hand with --scale, an earlier run's)
-        left = podman("ps", "-a", "-q", "--filter", f"label=io.podman.compose.project={PREFIX}", quiet=True).stdout
-        if left.split():
-            podman("rm", "-f", "-t", "0", *left.split(), check=False, quiet=True)
-        podman("network", "rm", "-f", f"{PREFIX}_default", check=False, quiet=True)
-        podman("volume", "rm", "-f", f"{PREFIX}_prometheus-data", check=False, quiet=True)
+        stack_down(podman, compose, env)
 
     down()
     up_done = False
@@ -690,9 +684,12 @@ def check_stack(podman: Podman, report: Report, local: dict[str, tuple[int, Any]
 
         check_prometheus(report, f"http://127.0.0.1:{prom_port}", lb, ips)
 
+        if keep:
+            say("--keep: `podman-compose stop` (SIGTERM to both replicas) not checked")
+            return
         # compose stop: SIGTERM to both replicas; each drains and exits 0 within stop_grace_period.
         t_stop = time.monotonic()
-        run_compose("stop", "-t", str(STOP_TIMEOUT_S), *[], timeout=STOP_TIMEOUT_S * 3 + 60)
+        run_compose("stop", "-t", str(STOP_TIMEOUT_S), timeout=STOP_TIMEOUT_S * 3 + 60)
         report.time("stack_stop", time.monotonic() - t_stop)
         states = {n: podman.inspect("container", n)["State"] for n in apis}
         report.equal("stack: `podman-compose stop` ends both replicas with exit code 0",
@@ -708,9 +705,22 @@ def check_stack(podman: Podman, report: Report, local: dict[str, tuple[int, Any]
     finally:
         if keep and up_done:
             say(f"--keep: the stack stays up (lb http://127.0.0.1:{lb_port}, prometheus http://127.0.0.1:{prom_port}); "
-                f"stop it with: {' '.join(compose)} down -v")
+                "remove it with: .venv/bin/python deploy/podman_stack.py --down")
         else:
             down()
+
+
+def stack_down(podman: Podman, compose: list[str] | None = None, env: dict[str, str] | None = None) -> None:
+    """`podman-compose down -v`, then whatever it did not know about (a replica added by hand with --scale, an
+    earlier run's), the project's network and volume."""
+    compose = compose or podman_compose(podman)
+    env = env or {**podman.env, "SKETCHQ_PODMAN_NGINX_CONF": str(CACHE / "nginx.conf")}
+    subprocess.run([*compose, "down", "-v", "-t", "5"], env=env, cwd=REPO, capture_output=True, timeout=300)
+    left = podman("ps", "-a", "-q", "--filter", f"label=io.podman.compose.project={PREFIX}", quiet=True).stdout
+    if left.split():
+        podman("rm", "-f", "-t", "0", *left.split(), check=False, quiet=True)
+    podman("network", "rm", "-f", f"{PREFIX}_default", check=False, quiet=True)
+    podman("volume", "rm", "-f", f"{PREFIX}_prometheus-data", check=False, quiet=True)
 
 
 def _container_ip(podman: Podman, name: str) -> str:
@@ -803,6 +813,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-stack", action="store_true", help="do not bring the compose stack up")
     ap.add_argument("--no-cache", action="store_true", help="build the project's images without podman's layer cache")
     ap.add_argument("--keep", action="store_true", help="leave the stack running")
+    ap.add_argument("--down", action="store_true", help="only stop and remove a stack left by --keep")
     ap.add_argument("--report", type=Path, default=REPO / "runs" / "podman-stack" / "report.json")
     args = ap.parse_args(argv)
     os.chdir(REPO)
@@ -811,6 +822,10 @@ def main(argv: list[str] | None = None) -> int:
     status = 0
     try:
         podman = preflight(args.install_tools)
+        if args.down:
+            stack_down(podman)
+            say("stack removed")
+            return 0
         report.data["podman"] = podman("--version", quiet=True).stdout.strip()
         import lockcheck
 
