@@ -204,7 +204,7 @@ def preflight(install: bool) -> Podman:
         raise Skip("needs root (debootstrap and rootful podman); run it with sudo")
     missing = [t for t in ("podman", "runc", "debootstrap") if not shutil.which(t)]
     if missing and install:
-        say(f"installing {' '.join(missing)} (Debian packages)")
+        say(f"installing podman runc debootstrap (Debian packages; missing: {' '.join(missing)})")
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         ok = subprocess.run(["apt-get", "update", "-qq"], env=env).returncode == 0 and subprocess.run(
             ["apt-get", "install", "-y", "-qq", "podman", "runc", "debootstrap"], env=env,
@@ -821,7 +821,8 @@ def main(argv: list[str] | None = None) -> int:
     report.data["command"] = "deploy/podman_stack.py " + " ".join(argv if argv is not None else sys.argv[1:])
     status = 0
     try:
-        podman = preflight(args.install_tools)
+        with report.timed("preflight_and_install_tools"):
+            podman = preflight(args.install_tools)
         if args.down:
             stack_down(podman)
             say("stack removed")
@@ -833,6 +834,8 @@ def main(argv: list[str] | None = None) -> int:
         report.check(f"locks hold for Python {lockcheck.PYTHONS[0]}..{lockcheck.PYTHONS[-1]} "
                      "(CPU, GPU and training images)", not problems, problems)
         make_bases(podman, report)
+        for tag in (DEBIAN, *(t for t, _ in BASES.values())):
+            report.data["images"][tag] = {"size_mb": round(podman.inspect("image", tag)["Size"] / 1e6, 1)}
         python_base = BASES["python"][0]
         build(podman, report, "api", API_IMAGE, ["--build-arg", "VARIANT=cpu", "--build-arg",
                                                  f"PYTHON_IMAGE={python_base}", "--target", "api"], args.no_cache)
