@@ -83,6 +83,14 @@ def bootstrap_ci(values: np.ndarray, n_boot: int = 2000, seed: int = 0) -> tuple
     return float(lo), float(hi)
 
 
+def paired_difference(credit_a: np.ndarray, credit_b: np.ndarray, n_boot: int = 2000, seed: int = 0) -> dict:
+    """Agreement of A minus agreement of B on the same pairs, with a 95 % interval resampling pairs (both
+    scores move together, so this is far tighter than comparing the two separate intervals)."""
+    d = np.asarray(credit_a, float) - np.asarray(credit_b, float)
+    lo, hi = bootstrap_ci(d, n_boot, seed)
+    return {"diff": float(d.mean()) if len(d) else float("nan"), "ci95": [lo, hi]}
+
+
 def subset_masks(pairs: Sequence[JudgedPair]) -> dict[str, np.ndarray]:
     agree = np.array([p.consensus is not None for p in pairs])
     clear = np.array([p.clear for p in pairs])

@@ -111,6 +111,9 @@ def run(model: str, pairs_file: str, out_dir: str, baseline: str | None = None, 
     result["baseline"] = str(baseline) if baseline else None
     result["pairs_file"] = str(pairs_file)
     result["most_wrong_ids"] = wrong_pairs_figure(pairs, scores["q"], out / "wrong_pairs.png", figure_pairs)
+    # per-pair scores of the model, so runs can be compared pair by pair (training.agreement_study)
+    result["pair_scores"] = {k: {"a": scores[k][0].tolist(), "b": scores[k][1].tolist()}
+                             for k in ("q", "q_claimed") if k in scores}
     (out / "agreement.json").write_text(json.dumps(result, indent=1) + "\n")
     (out / "agreement.md").write_text(markdown(result, str(model)))
     return result

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from sketchprep.preprocess import PreprocessConfig
-from training.agreement import agreement, load_pairs
+from training.agreement import agreement, credit, load_pairs, paired_difference, subset_masks
 from training.agreement_eval import DEFAULT_PAIRS, model_scores, score_pairs
 from training.data import load_splits
 from training.metrics import auroc
@@ -43,6 +43,16 @@ def cpu_seconds(run: Path) -> float:
         total += sum(e.get("epoch_cpu_seconds", 0.0) for e in epoch_records(Path(init).parent)
                      if e["epoch"] <= parent_epoch)
     return total
+
+
+def q_credit(run: Path, pairs_file: str) -> np.ndarray:
+    """Per agreed pair: the credit of the run's q (from its agreement.json's pair scores)."""
+    res = json.loads((run / "eval-val" / "agreement" / "agreement.json").read_text())
+    pairs = load_pairs(pairs_file)
+    keep = subset_masks(pairs)["agree"]
+    a_wins = np.array([p.consensus == "A" for p in pairs])
+    sa, sb = np.asarray(res["pair_scores"]["q"]["a"]), np.asarray(res["pair_scores"]["q"]["b"])
+    return credit(sa[keep], sb[keep], a_wins[keep])
 
 
 def run_row(run: Path) -> dict:
@@ -79,8 +89,9 @@ def exported_row(model: Path, data: list[str], pairs_file: str, score: str) -> d
 
 def markdown(rows: list[dict]) -> str:
     lines = ["| run | agreement of q, raters agree [95 % CI] | both clear | q cos theta_y: agree / clear | "
-             "val top-1 | AUROC q (val) | q below clean at sev. 3: jitter / drop / scribble | training CPU min |",
-             "|---|---|---|---|---|---|---|---|"]
+             "paired difference [95 % CI] | val top-1 | AUROC q (val) | q below clean at sev. 3: jitter / drop / "
+             "scribble | training CPU min |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         ag, cl = r["agree"], r["agree_clear"]
         corr = " / ".join(f"{r['below_clean'][k]:.3f}" for k in ("jitter", "drop", "scribble")) \
@@ -88,8 +99,11 @@ def markdown(rows: list[dict]) -> str:
         cpu = f"{r['cpu_seconds'] / 60:.0f}" if r.get("cpu_seconds") else ""
         claimed = f"{r['claimed']['agreement']:.3f} / {r['claimed_clear']['agreement']:.3f}" \
             if r.get("claimed") else ""
+        vs = r.get("vs")
+        diff = f"{vs['diff']:+.3f} [{vs['ci95'][0]:+.3f}, {vs['ci95'][1]:+.3f}] vs {vs['reference']}" if vs else ""
         lines.append(f"| {r['name']} | {ag['agreement']:.3f} [{ag['ci95'][0]:.3f}, {ag['ci95'][1]:.3f}] | "
-                     f"{cl['agreement']:.3f} | {claimed} | {r['top1']:.4f} | {r['auroc_q']:.3f} | {corr} | {cpu} |")
+                     f"{cl['agreement']:.3f} | {claimed} | {diff} | {r['top1']:.4f} | {r['auroc_q']:.3f} | {corr} | "
+                     f"{cpu} |")
     return "\n".join(lines) + "\n"
 
 
@@ -101,10 +115,22 @@ def main() -> None:
     ap.add_argument("--data", nargs="+", default=["../shared/data/quickdraw"])
     ap.add_argument("--pairs", default=DEFAULT_PAIRS)
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--reference", nargs="+", default=[], metavar="REF:RUN,RUN",
+                    help="paired agreement difference of RUNs against run REF (e.g. control:a,b)")
     args = ap.parse_args()
+    args.reference = {r.split(":")[0]: r.split(":")[1].split(",") for r in args.reference}
     rows = [exported_row(args.baseline, args.data, args.pairs, "max_prob"),
             exported_row(args.shipped, args.data, args.pairs, "q")]
-    rows += [run_row(r) for r in args.runs if (r / "eval-val" / "evaluation.json").exists()]
+    runs = [r for r in args.runs if (r / "eval-val" / "evaluation.json").exists()]
+    rows += [run_row(r) for r in runs]
+    refs = {r.name: r for r in runs}
+    for ref_name, names in (args.reference or {}).items():
+        if ref_name not in refs:
+            continue
+        ref = q_credit(refs[ref_name], args.pairs)
+        for row in rows:
+            if row["name"] in names:
+                row["vs"] = {"reference": ref_name} | paired_difference(q_credit(refs[row["name"]], args.pairs), ref)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "study.json").write_text(json.dumps(rows, indent=1) + "\n")
     (args.out / "study.md").write_text(markdown(rows))

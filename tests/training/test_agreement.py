@@ -101,3 +101,15 @@ def test_cli_run_on_the_shipped_model_writes_tables_and_figure(pairs_file, tmp_p
     assert res["subsets"]["agree"]["ink_length"]["agreement"] == pytest.approx(0.5)
     assert (tmp_path / "out" / "agreement.md").read_text().count("| cat |") == 1
     assert json.loads((tmp_path / "out" / "agreement.json").read_text())["subsets"]["agree"]["n"] == 4
+
+
+def test_paired_difference_is_tight_when_scores_differ_on_few_pairs():
+    from training.agreement import paired_difference
+
+    a = np.array([1.0] * 10 + [0.0] * 90)
+    b = a.copy()
+    b[:5] = 0.0  # B loses 5 of the pairs A wins, agrees elsewhere
+    res = paired_difference(a, b)
+    assert res["diff"] == pytest.approx(0.05)
+    lo, hi = res["ci95"]
+    assert 0.0 < lo <= 0.05 <= hi < 0.12  # paired: excludes 0 although each mean alone is uncertain

@@ -34,7 +34,9 @@ def test_markdown_rows_show_interval_and_blank_cells_for_missing_parts():
            "agree_clear": {"agreement": 0.8, "ci95": [0.7, 0.9]}}
     md = markdown([row, row | {"below_clean": {"jitter": 0.9, "drop": 0.85, "scribble": 0.95},
                                "cpu_seconds": 600.0, "claimed": {"agreement": 0.71},
-                               "claimed_clear": {"agreement": 0.81}}])
+                               "claimed_clear": {"agreement": 0.81},
+                               "vs": {"reference": "c", "diff": 0.02, "ci95": [-0.01, 0.05]}}])
     lines = md.splitlines()
-    assert lines[2] == "| x | 0.700 [0.650, 0.750] | 0.800 |  | 0.8000 | 0.900 |  |  |"
-    assert lines[3].endswith("| 0.800 | 0.710 / 0.810 | 0.8000 | 0.900 | 0.900 / 0.850 / 0.950 | 10 |")
+    assert lines[2] == "| x | 0.700 [0.650, 0.750] | 0.800 |  |  | 0.8000 | 0.900 |  |  |"
+    assert lines[3].endswith("| 0.800 | 0.710 / 0.810 | +0.020 [-0.010, +0.050] vs c | 0.8000 | 0.900 | "
+                             "0.900 / 0.850 / 0.950 | 10 |")
