@@ -44,8 +44,8 @@ train-shipped: $(PY)
 
 ## Rebuild docs/results (tables and figures) from the evaluated runs: the shipped 16-epoch pair, then the 11-epoch study
 report: $(PY)
-	$(PY) -m training.report --runs runs/softmax-e16-s1 runs/gacl-cos-rankdrop4-e16-s1 --baseline softmax-e16-s1 --out docs/results/e16-s1
-	$(PY) -m training.report --runs runs/softmax runs/gacl-cos runs/gacl-cos-rank runs/gacl-cos-rank4 runs/gacl-cos-rankdrop \
+	$(PY) -m training.cli report --runs runs/softmax-e16-s1 runs/gacl-cos-rankdrop4-e16-s1 --baseline softmax-e16-s1 --out docs/results/e16-s1
+	$(PY) -m training.cli report --runs runs/softmax runs/gacl-cos runs/gacl-cos-rank runs/gacl-cos-rank4 runs/gacl-cos-rankdrop \
 	  runs/gacl-cos-rankdrop4 runs/gacl-cos-e6 runs/gacl-cos-e3 runs/gacl-cos-e3-nobin --baseline softmax --out docs/results
 
 ## Regenerate openapi.yaml from the app

@@ -29,9 +29,10 @@ from pathlib import Path
 import numpy as np
 
 from sketchprep.attribution import Eval, angle_features
-from training.attribution_set import AttributionCase, build_attribution_set
-from training.calibrate import OnnxScorer, best_threshold, fit_logistic
-from training.data import load_splits
+from training.data.attribution_set import AttributionCase, build_attribution_set
+from training.data.splits import load_splits
+from training.export.calibrate_attribution import best_threshold, fit_logistic
+from training.export.runtime import OnnxScorer
 
 
 def greedy_first(scorer: OnnxScorer, case: AttributionCase) -> tuple[Eval, list[tuple[int, Eval]]]:
@@ -148,14 +149,15 @@ def main() -> None:
     args = p.parse_args()
     scorer = OnnxScorer(Path(args.model))
     second = OnnxScorer(Path(args.softmax_model)) if args.softmax_model else None
-    _, sets = load_splits(args.data, scorer.card["classes"], scorer.pre, keep_records=True)
+    _, sets = load_splits(args.data, scorer.card.classes, scorer.pre, keep_records=True)
     real = {s: [(r.strokes, r.category) for r in sets[s].records] for s in ("val", "test")}
     val = build_attribution_set(real["val"], args.n_val, 0)
     test = build_attribution_set(real["test"], args.n_test, 1)
     first_val = [greedy_first(scorer, c) for c in val]
     first_test = [greedy_first(scorer, c) for c in test]
-    s = scorer.card["thresholds"]["attribution"]["score"]
-    w, b = np.array(s["weights"]), float(s["bias"])
+    s = scorer.card.thresholds.attribution.score
+    assert s is not None, "the model's card has no calibrated score rule (sketchq-train calibrate)"
+    w, b = np.array(s.weights), float(s.bias)
 
     def score_value(e: Eval) -> float:
         return float(w @ angle_features(e.q, e.cos) + b)

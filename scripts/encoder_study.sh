@@ -16,4 +16,4 @@ for preset in $PRESETS; do
   sketchq-train train --out "$out" --preset "$preset" "${softmax_stage[@]}" --epochs "$EPOCHS" "${common[@]}" \
     $(resume "$out")
 done
-python -m training.cost_curve --runs "${runs[@]}" --out docs/results/encoders
+sketchq-train cost-curve --runs "${runs[@]}" --out docs/results/encoders

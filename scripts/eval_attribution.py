@@ -21,9 +21,10 @@ import numpy as np
 
 from sketchprep.attribution import attribute, card_rules
 from sketchprep.strokes import strokes_to_drawing
-from training.attribution_set import build_attribution_set
-from training.calibrate import OnnxScorer, f1
-from training.data import load_splits
+from training.data.attribution_set import build_attribution_set
+from training.data.splits import load_splits
+from training.export.calibrate_attribution import f1
+from training.export.runtime import OnnxScorer
 
 
 def injected_removal(pairs: list) -> tuple[float, float]:
@@ -36,11 +37,11 @@ def injected_removal(pairs: list) -> tuple[float, float]:
 
 def evaluate(model_dir: Path, data: list[str], n: int, seed: int, split: str = "test") -> tuple[dict, list]:
     scorer = OnnxScorer(model_dir)
-    block = scorer.card["thresholds"]["attribution"]
-    rule_name, q_rules, score_rule = card_rules(scorer.card)
+    block = scorer.card.thresholds.attribution
+    rule_name, q_rules, score_rule = card_rules(block, scorer.card.classes)
     rule = score_rule if rule_name == "score" and score_rule is not None else None
-    k, g = block["max_removals"], block["min_gain"]
-    _, sets = load_splits(data, scorer.card["classes"], scorer.pre, keep_records=True)
+    k, g = block.max_removals, block.min_gain
+    _, sets = load_splits(data, scorer.card.classes, scorer.pre, keep_records=True)
     cases = build_attribution_set([(r.strokes, r.category) for r in sets[split].records], n, seed + 1)
     truth = [c.label for c in cases]
     by_q = [asyncio.run(attribute(c.strokes, scorer.score, lambda ci: q_rules[ci], k, g)) for c in cases]

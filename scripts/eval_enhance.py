@@ -33,7 +33,7 @@ from service.vae import chamfer, to_vae_frame  # noqa: E402
 from sketchprep.formats import SketchRecord, canonical_category, read_records  # noqa: E402
 from sketchprep.stroke5 import encoder_rows, pad_batch, stroke5_to_strokes  # noqa: E402
 from sketchprep.strokes import Sketch, strokes_to_drawing  # noqa: E402
-from training.data import split_of  # noqa: E402
+from training.data.splits import split_of  # noqa: E402
 from training.sketchrnn.latent_search import QualityCritic, SearchConfig, encode_mean, latent_search  # noqa: E402
 from training.sketchrnn.model import SketchRNN, load_model  # noqa: E402
 

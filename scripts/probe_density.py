@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sketchprep.preprocess import PreprocessConfig, collate, sketch_to_points  # noqa: E402
 from sketchprep.strokes import Sketch  # noqa: E402
-from training.export import load_net  # noqa: E402
+from training.engine.checkpoints import load_net  # noqa: E402
 
 POINTS = (25, 13, 9)
 

@@ -11,5 +11,5 @@ softmax_stage=(--head softmax --lr 3e-3 --warmup-steps 200)
 resume() { [ -f "$1/last.pt" ] && echo --resume || true; }
 # the GACL-Cos fine-tune of every recipe (plus --epochs, --init-from, the soft-binning schedule and --out)
 gacl_stage=(--head gacl --gacl-kind cos --lr 1e-3 --warmup-steps 50 --q-init-median 60 --ramp-steps 128)
-# the degradation ranking of the shipped versions 2 and 3 (training/degrade.py)
+# the degradation ranking of the shipped versions 2 and 3 (training/losses/degrade.py)
 rankdrop4=(--rank-weight 4 --rank-count 64 --rank-margin 0.15 --rank-kinds jitter,drop,drop)

@@ -6,7 +6,7 @@
 # Stage 2: GACL-Cos fine-tuned from stage 1 checkpoints within the same 11-epoch budget:
 #          gacl-cos (version 1): 5 epochs from epoch 6, soft binning 5 -> 12 -> 20 cut points, then continuous q;
 #          gacl-cos-rank / -rank4 / -rankdrop / -rankdrop4: the same plus the degradation ranking loss
-#          (training/degrade.py); gacl-cos-rankdrop4 was version 2 (chosen on the validation split);
+#          (training/losses/degrade.py); gacl-cos-rankdrop4 was version 2 (chosen on the validation split);
 #          gacl-cos-e3 / gacl-cos-e3-nobin (ablations): 3 epochs from epoch 8, with and without soft binning;
 #          gacl-cos-e6: 6 epochs from epoch 5 (validation accuracy 0.8219 vs 0.8209, a tie: not shipped).
 #          Every stage resumes if re-run. Nothing under models/ is written.
@@ -20,7 +20,7 @@ sketchq-train train --out "$RUNS/gacl-cos" "${gacl_stage[@]}" --epochs 5 --init-
   --soft-bins-hold 1 --soft-bins-ramp 2 "${common[@]}" $(resume "$RUNS/gacl-cos")
 sketchq-train train --out "$RUNS/gacl-cos-e6" "${gacl_stage[@]}" --epochs 6 --init-from "$RUNS/softmax/epoch_004.pt" \
   --soft-bins-hold 1 --soft-bins-ramp 2 "${common[@]}" $(resume "$RUNS/gacl-cos-e6")
-# degradation ranking (training/degrade.py) on top of the gacl-cos recipe, same 5 epochs from epoch 6:
+# degradation ranking (training/losses/degrade.py) on top of the gacl-cos recipe, same 5 epochs from epoch 6:
 rank=(--epochs 5 --init-from "$RUNS/softmax/epoch_005.pt" --soft-bins-hold 1 --soft-bins-ramp 2 --rank-margin 0.1)
 sketchq-train train --out "$RUNS/gacl-cos-rank" "${gacl_stage[@]}" "${rank[@]}" --rank-weight 1 --rank-count 32 \
   --rank-kinds jitter,drop "${common[@]}" $(resume "$RUNS/gacl-cos-rank")
@@ -40,7 +40,7 @@ for run in softmax gacl-cos gacl-cos-rank gacl-cos-rank4 gacl-cos-rankdrop gacl-
     sketchq-train evaluate "$RUNS/$run/last.pt" --data "$DATA" --out "$RUNS/$run/eval" --corruption-sample 1000
 done
 
-python -m training.report --runs "$RUNS/softmax" "$RUNS/gacl-cos" "$RUNS/gacl-cos-rank" "$RUNS/gacl-cos-rank4" \
+sketchq-train report --runs "$RUNS/softmax" "$RUNS/gacl-cos" "$RUNS/gacl-cos-rank" "$RUNS/gacl-cos-rank4" \
   "$RUNS/gacl-cos-rankdrop" "$RUNS/gacl-cos-rankdrop4" "$RUNS/gacl-cos-e6" "$RUNS/gacl-cos-e3" \
   "$RUNS/gacl-cos-e3-nobin" \
   --baseline softmax --out docs/results

@@ -24,7 +24,7 @@ sketchq-train export "$sm/last.pt" --data "$DATA" --out models/softmax --name so
   --evaluation "$sm/eval/evaluation.json"
 sketchq-train export "$gc/last.pt" --data "$DATA" --out models/gacl-cos --name gacl-cos --version 3 \
   --evaluation "$gc/eval/evaluation.json"
-python -m training.calibrate models/gacl-cos --data "$DATA"
+sketchq-train calibrate models/gacl-cos --data "$DATA"
 python -c "import sys, torch; c = torch.load(sys.argv[1], map_location='cpu', weights_only=False); \
 [c.pop(k) for k in ('optim', 'sched')]; torch.save(c, sys.argv[2])" "$gc/last.pt" checkpoints/gacl-cos/model.pt
-python -m training.report --runs "$sm" "$gc" --baseline "$(basename "$sm")" --out docs/results/e16-s1
+sketchq-train report --runs "$sm" "$gc" --baseline "$(basename "$sm")" --out docs/results/e16-s1

@@ -4,7 +4,7 @@ A verdict rule gives every scored sketch a value v and has two thresholds, tau a
 - rule `q` (the paper): v = q.
 - rule `score`: v = a calibrated logistic score of q and the angle profile (the cosines to all class
   centres, described by class-agnostic statistics: `angle_features`); its weights live in the model card
-  (training/calibrate.py), and it says how much a sketch looks like a drawing rather than a scribble.
+  (training/export/calibrate_attribution.py), and it says how much a sketch looks like a drawing rather than a scribble.
 
 If v >= tau the verdict is `benign` (no search). Otherwise repeat up to `max_removals` times: score every
 one-stroke-removed variant of the current sketch in one batch, and remove the stroke whose removal raises
@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sketchprep.card import AttributionThresholds
 from sketchprep.strokes import Sketch
 
 ANGLE_FEATURES = ("log_q", "cos_max", "cos_margin", "cos_mean", "cos_std", "cos_min")
@@ -71,17 +72,18 @@ class Rule:
         return float(np.dot(self.weights, angle_features(e.q, e.cos)) + self.bias)
 
 
-def card_rules(card: dict) -> tuple[str, list[Rule], Rule | None]:
-    """(default rule name, per-class q rules, score rule or None) from a model card's thresholds.attribution."""
-    block = card["thresholds"]["attribution"]
-    per_class = block.get("per_class", {})
-    glob = Rule("q", float(block["q_tau"]), float(block["q_max"]))
-    q_rules = [Rule("q", float(per_class[c]["q_tau"]), float(per_class[c]["q_max"])) if c in per_class else glob
-               for c in card["classes"]]
-    s = block.get("score")
-    score = None if s is None else Rule("score", float(s["tau"]), float(s["max"]), tuple(map(float, s["weights"])),
-                                        float(s["bias"]))
-    return block.get("rule", "q"), q_rules, score
+DEFAULT_MAX_REMOVALS = 5  # a card calibrated before these were recorded
+DEFAULT_MIN_GAIN = 0.5
+
+
+def card_rules(block: AttributionThresholds, classes: Sequence[str]) -> tuple[str, list[Rule], Rule | None]:
+    """(default rule name, q rule of each class, score rule or None) from a model card's thresholds.attribution."""
+    glob = Rule("q", block.q_tau, block.q_max)
+    q_rules = [Rule("q", t.q_tau, t.q_max) if (t := block.per_class.get(c)) is not None else glob
+               for c in classes]
+    s = block.score
+    score = None if s is None else Rule("score", s.tau, s.max, tuple(s.weights), s.bias)
+    return block.rule or "q", q_rules, score
 
 
 @dataclass

@@ -62,7 +62,8 @@ def point_count(strokes: Sketch) -> int:
     return int(sum(len(s) for s in strokes))
 
 
-def bounding_box(strokes: Sketch) -> tuple[np.ndarray, np.ndarray]:
-    """(min_xy, max_xy) over all points; a sketch must have at least one point."""
-    xy = np.concatenate(strokes, axis=0)
-    return xy.min(axis=0), xy.max(axis=0)
+def box(strokes: Sketch, min_side: float = 1.0) -> tuple[np.ndarray, float]:
+    """(top-left corner (2,), longest side of the bounding box, at least `min_side`); at least one point."""
+    xy = np.concatenate(strokes)
+    lo = xy.min(0)
+    return lo, max(float((xy.max(0) - lo).max()), min_side)

@@ -1,8 +1,8 @@
-"""PNG figures: q versus angle (paper Fig. 7), training curves, accuracy against training cost, sketches."""
+"""PNG figures: q versus angle (paper Fig. 7), training curves of both loops, accuracy against training cost,
+sketch grids, the agreement study."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import matplotlib
@@ -10,6 +10,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+
+from training.engine.checkpoints import read_jsonl  # noqa: E402
 
 
 def plot_q_vs_theta(q: np.ndarray, theta: np.ndarray, path: Path, title: str) -> None:
@@ -29,8 +31,7 @@ def plot_training_curves(runs: dict[str, tuple[Path, float]], path: Path) -> Non
     before its first epoch, e.g. in the softmax stage it started from), against cumulative time."""
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4), dpi=120)
     for name, (metrics, offset) in runs.items():
-        epochs = [json.loads(line) for line in Path(metrics).read_text().splitlines()]
-        epochs = [e for e in epochs if e.get("kind") == "epoch"]
+        epochs = read_jsonl(metrics, "epoch")
         t = (offset + np.cumsum([e["epoch_seconds"] for e in epochs])) / 60
         a1.plot(t, [e["val_acc"] for e in epochs], marker="o", label=name)
         a2.plot(t, [e["q_median"] for e in epochs], marker="o", label=name)
@@ -106,6 +107,27 @@ def plot_agreement(rows: list[dict], path: Path, targets: tuple[float, float] = 
     ax.set_xlim(0.45, 0.9)
     ax.set_xlabel("agreement with the raters (dashed: targets)")
     ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def plot_loss_curves(metrics: Path, path: Path) -> None:
+    """A Sketch-RNN run's metrics.jsonl in three panels against the step: reconstruction (train, val) |
+    KL (train, val) | KL weight and learning rate."""
+    steps, evals = read_jsonl(metrics, "step"), read_jsonl(metrics, "eval")
+    fig, (a1, a2, a3) = plt.subplots(1, 3, figsize=(13, 3.8), dpi=110)
+    a1.plot([r["step"] for r in steps], [r["recon"] for r in steps], lw=0.8, label="train")
+    a1.plot([r["step"] for r in evals], [r["val_recon"] for r in evals], marker="o", label="validation")
+    a1.set_ylabel("reconstruction loss L_R (per row)")
+    a2.plot([r["step"] for r in steps], [r["kl"] for r in steps], lw=0.8, label="train")
+    a2.plot([r["step"] for r in evals], [r["val_kl"] for r in evals], marker="o", label="validation")
+    a2.set_ylabel("KL per latent dimension")
+    a3.plot([r["step"] for r in steps], [r["kl_weight"] for r in steps], label="KL weight")
+    a3.plot([r["step"] for r in steps], [r["lr"] * 100 for r in steps], label="learning rate x 100")
+    for ax in (a1, a2, a3):
+        ax.set_xlabel("step")
+        ax.legend()
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

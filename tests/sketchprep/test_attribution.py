@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from sketchprep.attribution import ANGLE_FEATURES, Eval, Rule, angle_features, attribute, card_rules, max_evaluations
+from sketchprep.card import AttributionThresholds
 
 GOOD = [np.array([[0.0, 0.0], [10.0, 10.0]]) + i for i in range(5)]
 BAD = np.array([[2000.0, 0.0], [2100.0, 50.0]])
@@ -115,10 +116,11 @@ def test_the_score_rule_judges_by_its_logistic_value_not_by_q():
 
 
 def test_rules_come_from_the_card():
-    card = {"classes": ["a", "b"], "thresholds": {"attribution": {
+    block = AttributionThresholds.model_validate({
         "rule": "score", "q_tau": 1.0, "q_max": 2.0, "per_class": {"b": {"q_tau": 3.0, "q_max": 4.0}},
-        "score": {"weights": [1, 2, 3, 4, 5, 6], "bias": -1, "tau": 0.5, "max": 0.25}}}}
-    name, q_rules, score = card_rules(card)
+        "score": {"features": list(ANGLE_FEATURES), "weights": [1, 2, 3, 4, 5, 6], "bias": -1, "tau": 0.5,
+                  "max": 0.25}, "procedure": "by hand"})
+    name, q_rules, score = card_rules(block, ["a", "b"])
     assert name == "score"
     assert (q_rules[0].tau, q_rules[0].max, q_rules[1].tau, q_rules[1].max) == (1.0, 2.0, 3.0, 4.0)
     assert score is not None and score.weights == (1, 2, 3, 4, 5, 6) and (score.tau, score.max) == (0.5, 0.25)

@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from training.agreement import agreement, bootstrap_ci, credit, load_pairs, most_confidently_wrong
-from training.agreement_eval import ink_length, run
+from training.evaluation.agreement import agreement, bootstrap_ci, credit, load_pairs, most_confidently_wrong
+from training.evaluation.agreement_eval import ink_length, run
 
 ROOT = Path(__file__).resolve().parents[2]
 

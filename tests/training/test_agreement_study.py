@@ -4,7 +4,7 @@ import json
 
 import torch
 
-from training.agreement_study import cpu_seconds, markdown
+from training.reports.agreement_study import cpu_seconds, markdown
 
 
 def write_run(folder, epochs_cpu, init_from=None, saved_epoch=None):

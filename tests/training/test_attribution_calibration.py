@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 from sketchprep.attribution import Rule, attribute, card_rules
-from training.attribution_set import build_attribution_set
-from training.calibrate import OnnxScorer, accepted, calibrate_score, f1, generator_holdout, paths
-from training.data import load_splits
+from training.data.attribution_set import build_attribution_set
+from training.data.splits import load_splits
+from training.export.calibrate_attribution import accepted, calibrate_score, f1, generator_holdout, paths
+from training.export.runtime import OnnxScorer
 
 MODEL = Path(__file__).resolve().parents[2] / "models" / "gacl-cos"
 
@@ -22,7 +23,7 @@ def scorer() -> OnnxScorer:
 
 @pytest.fixture(scope="module")
 def splits(scorer, data_dir):
-    _, sets = load_splits([data_dir], scorer.card["classes"], scorer.pre, keep_records=True)
+    _, sets = load_splits([data_dir], scorer.card.classes, scorer.pre, keep_records=True)
     return {k: [(r.strokes, r.category) for r in sets[k].records] for k in ("val", "test")}
 
 
@@ -74,12 +75,12 @@ def test_calibrated_score_separates_scribbles_from_drawings(scorer, splits):
 
 def test_shipped_rule_beats_q_alone_on_held_out_sketches(scorer, splits):
     """The card's score rule with removal against the paper's q alone, on a small test-split set."""
-    name, q_rules, score = card_rules(scorer.card)
+    block = scorer.card.thresholds.attribution
+    name, q_rules, score = card_rules(block, scorer.card.classes)
     assert name == "score" and score is not None
-    block = scorer.card["thresholds"]["attribution"]
     cases = build_attribution_set(splits["test"], 40, seed=99)
     truth = [c.label for c in cases]
-    res = [asyncio.run(attribute(c.strokes, scorer.score, lambda _: score, block["max_removals"], block["min_gain"]))
+    res = [asyncio.run(attribute(c.strokes, scorer.score, lambda _: score, block.max_removals, block.min_gain))
            for c in cases]
     q_alone = ["malicious" if r.quality < q_rules[r.class_index].tau else "benign" for r in res]
     with_removal = [r.verdict for r in res]

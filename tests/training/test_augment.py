@@ -9,7 +9,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from sketchprep.preprocess import PreprocessConfig, collate, sketch_to_points  # noqa: E402
-from training.augment import augment_batch, resample_batch, stroke_bounds  # noqa: E402
+from training.data.augment import augment_batch, resample_batch, stroke_bounds  # noqa: E402
 
 PRE = PreprocessConfig()
 RNG = np.random.default_rng(0)

@@ -9,7 +9,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from sketchprep.preprocess import PreprocessConfig, collate, sketch_to_points  # noqa: E402
-from training.degrade import (  # noqa: E402
+from training.losses.degrade import (  # noqa: E402
     ClassReference,
     add_foreign_strokes,
     collage,

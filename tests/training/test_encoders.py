@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from sketchprep.preprocess import collate
-from training.export import export_onnx
+from training.export.model import export_onnx
 from training.model import ENCODER_PRESETS, SketchQualityNet
 from training.model.encoders import reverse_within_length
 from training.model.network import ExportWrapper

@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from training.seeds import compare, markdown, mcnemar_exact, paired_accuracy
-from training.train import TrainConfig, train
+from training.engine.config import TrainConfig
+from training.engine.loop import train
+from training.evaluation.paired_accuracy import compare, markdown, mcnemar_exact, paired_accuracy
 
 
 def test_mcnemar_exact_matches_the_binomial_tail():

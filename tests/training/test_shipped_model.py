@@ -9,7 +9,7 @@ import onnxruntime as ort
 import pytest
 
 from sketchprep.preprocess import PreprocessConfig, collate, sketch_to_points
-from training.data import load_splits
+from training.data.splits import load_splits
 
 ROOT = Path(__file__).resolve().parents[2]
 MODELS = ROOT / "models"
@@ -59,7 +59,7 @@ def test_accuracy_on_held_out_sketches_matches_the_card(shipped, test_split):
     name, _, card, sess = shipped
     assert card["preprocess"] == json.loads((MODELS / "gacl-cos" / "model_card.json").read_text())["preprocess"]
     idx = np.random.default_rng(0).choice(len(test_split), 600, replace=False)
-    preds = np.concatenate([run(sess, [test_split.points[i] for i in idx[j:j + 200]])[2] for j in (0, 200, 400)])
+    preds = np.concatenate([run(sess, [test_split.items[i] for i in idx[j:j + 200]])[2] for j in (0, 200, 400)])
     acc = float((preds == np.asarray(test_split.labels)[idx]).mean())
     assert acc > 0.7
     assert abs(acc - card["metrics"]["top1"]) < 0.06  # a 600-sketch sample of the same test split
@@ -67,7 +67,7 @@ def test_accuracy_on_held_out_sketches_matches_the_card(shipped, test_split):
 
 def test_q_is_not_collapsed_on_real_sketches(quality_model, test_split):
     card, sess = quality_model
-    q, cos, pred = run(sess, test_split.points[:500])
+    q, cos, pred = run(sess, test_split.items[:500])
     assert np.isfinite(q).all() and np.isfinite(cos).all()
     assert q.std() / q.mean() > 0.1  # pilot 1's collapse had q = 22.3 for every sketch
     assert len(set(pred.tolist())) >= 15  # and a single predicted class
@@ -80,7 +80,7 @@ def test_scribbles_score_below_real_sketches(quality_model, test_split):
     rng = np.random.default_rng(0)
     scribbles = [sketch_to_points([np.cumsum(rng.normal(0, 10, (30, 2)), axis=0) for _ in range(3)])
                  for _ in range(200)]
-    q_real = run(sess, test_split.points[:200])[0]
+    q_real = run(sess, test_split.items[:200])[0]
     q_scribble = run(sess, scribbles)[0]
     assert np.median(q_scribble) < np.median(q_real)
 
@@ -90,12 +90,12 @@ def test_committed_torch_weights_are_the_shipped_scorer(quality_model, test_spli
     exported to models/gacl-cos: same classes, and the same q and cosines on real test sketches."""
     import torch
 
-    from training.export import load_net
+    from training.engine.checkpoints import load_net
 
     card, sess = quality_model
     net, ck = load_net(ROOT / "checkpoints" / "gacl-cos" / "model.pt")
     assert list(ck["classes"]) == card["classes"] and "optim" not in ck
-    points = test_split.points[:64]
+    points = test_split.items[:64]
     q_onnx, cos_onnx, _ = run(sess, points)
     x, lens = collate(points)
     with torch.no_grad():

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
+from sketchprep.stroke5 import pad_batch, stroke5_length
 from training.cli import main as cli_main
-from training.sketchrnn.data import pad_batch, stroke5_length
 from training.sketchrnn.loss import LossConfig, gmm_log_likelihood, kl_weight, learning_rate
 from training.sketchrnn.model import Mixture, build_model, load_model
 from training.sketchrnn.sample import decode_z, sample_prior, sketch_is_valid
@@ -22,8 +22,8 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 def tiny_config(folder, out, **kw) -> TrainConfig:
     base = dict(data=[str(folder)], categories=CLASSES, out_dir=str(out), preset="tiny", max_seq_len=40,
-                batch_size=32, pad_to="batch", lr=3e-3, log_every=1, eval_every=10, eval_sketches=64,
-                checkpoint_every=10, threads=1)
+                batch_size=32, pad_to="batch", loss=LossConfig(lr=3e-3), log_every=1, eval_every=10,
+                eval_sketches=64, checkpoint_every=10, threads=1)
     base.update(kw)
     return TrainConfig(**base)
 

@@ -9,7 +9,7 @@ import torch
 
 ort = pytest.importorskip("onnxruntime")
 
-from training.sketchrnn.decode import make_noise_numpy  # noqa: E402
+from sketchprep.stroke5 import make_noise_numpy  # noqa: E402
 from training.sketchrnn.export import (  # noqa: E402
     DECODER_INPUTS,
     DecoderExport,

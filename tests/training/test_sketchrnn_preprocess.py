@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from sketchprep.preprocess import PreprocessConfig, collate, sketch_to_points
-from training.sketchrnn.data import pad_batch, stroke5_to_strokes, strokes_to_stroke5
-from training.torch_preprocess import points_to_features, stroke5_to_features, strokes_to_batch
+from sketchprep.stroke5 import pad_batch, stroke5_to_strokes, strokes_to_stroke5
+from training.data.torch_features import points_to_features, stroke5_to_features, strokes_to_batch
 
 PRE = PreprocessConfig()
 

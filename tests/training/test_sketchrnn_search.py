@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from sketchprep.preprocess import PreprocessConfig
-from training.model.encoders import ENCODER_PRESETS
+from sketchprep.stroke5 import stroke5_to_strokes
 from training.model.network import SketchQualityNet
-from training.sketchrnn.data import stroke5_to_strokes
+from training.model.presets import ENCODER_PRESETS
 from training.sketchrnn.decode import decode, make_noise
 from training.sketchrnn.latent_search import QualityCritic, SearchConfig, latent_search
 from training.sketchrnn.model import build_model

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from training.model.encoders import build_encoder
+from training.model.presets import build_encoder
 
 
 class SketchQualityNet(nn.Module):

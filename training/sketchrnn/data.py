@@ -14,71 +14,48 @@ Sketches with more than `max_seq_len` rows are dropped, not truncated (a truncat
 decoder to stop mid-drawing). The default 127 rows = 128 points = the scorer's `max_points`, so every
 sketch the VAE reads or writes reaches the scorer without re-simplification.
 
-The split is `training.data.split_of` (a hash of the drawing), so the VAE's held-out sketches are the
-scorer's held-out sketches.
+The split and the sets are the scorer's (`training.data.splits.split_sets`, a hash of the drawing), so the
+VAE's held-out sketches are the scorer's held-out sketches; batches are cut like the scorer's
+(`training.data.batches.bucketed`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from sketchprep.formats import SketchRecord, read_records
-from sketchprep.stroke5 import EOS_ROW, pad_batch, stroke5_length, stroke5_to_strokes, strokes_to_stroke5
-from training.data import SPLITS, split_of
+from sketchprep.stroke5 import pad_batch, strokes_to_stroke5
+from sketchprep.strokes import Sketch
+from training.data.batches import bucketed
+from training.data.splits import SketchSet, read_classes, split_sets
 
-__all__ = ["EOS_ROW", "Stroke5Set", "pad_batch", "stroke5_length", "stroke5_to_strokes", "strokes_to_stroke5"]
 
-
-@dataclass
-class Stroke5Set:
-    """One split: seqs[i] (L_i, 5) float32 rows in pixels, labels[i] a class index."""
-
-    classes: list[str]
-    seqs: list[np.ndarray] = field(default_factory=list)
-    labels: list[int] = field(default_factory=list)
-    records: list[SketchRecord] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return len(self.seqs)
-
-    @property
-    def lengths(self) -> np.ndarray:
-        return np.array([len(s) for s in self.seqs], dtype=np.int64)
+def stroke5_rows(max_seq_len: int):
+    """The converter of `split_sets`: a sketch -> its (L, 5) rows, or why it is left out."""
+    def convert(strokes: Sketch) -> np.ndarray | str:
+        rows = strokes_to_stroke5(strokes)
+        if len(rows) == 0:
+            return "empty"
+        return "too_long" if len(rows) > max_seq_len else rows
+    return convert
 
 
 def load_stroke5_splits(paths: Iterable[Path | str], categories: list[str] | None, max_seq_len: int,
-                        keep_records: bool = False) -> tuple[list[str], dict[str, Stroke5Set], dict]:
-    """Read, split by the scorer's hash, convert to stroke-5; -> (classes, {split: set}, counts)."""
-    records = [r for r in read_records(paths, categories) if sum(len(s) for s in r.strokes) > 0]
-    classes = sorted({r.category for r in records}) if categories is None else list(categories)
-    index = {c: i for i, c in enumerate(classes)}
-    sets = {s: Stroke5Set(classes) for s in SPLITS}
-    counts = {"read": len(records), "too_long": 0, "empty": 0}
-    for r in records:
-        rows = strokes_to_stroke5(r.strokes)
-        if len(rows) == 0:
-            counts["empty"] += 1
-            continue
-        if len(rows) > max_seq_len:
-            counts["too_long"] += 1
-            continue
-        target = sets[split_of(r)]
-        target.seqs.append(rows)
-        target.labels.append(index[r.category])
-        if keep_records:
-            target.records.append(r)
+                        keep_records: bool = False) -> tuple[list[str], dict[str, SketchSet], dict]:
+    """Read, split by the scorer's hash, convert to stroke-5; -> (classes, {split: set of rows}, counts)."""
+    classes, records = read_classes(paths, categories)
+    sets, left_out = split_sets(records, classes, stroke5_rows(max_seq_len), keep_records)
+    counts = {"read": len(records), "too_long": left_out["too_long"], "empty": left_out["empty"]}
     counts.update({s: len(v) for s, v in sets.items()})
     return classes, sets, counts
 
 
-def offset_std(data: Stroke5Set) -> float:
+def offset_std(data: SketchSet) -> float:
     """Sketch-RNN's normalising scale: the standard deviation of every dx and dy of the training set."""
-    return float(np.concatenate([s[:, 0:2] for s in data.seqs]).std())
+    return float(np.concatenate([s[:, 0:2] for s in data.items]).std())
 
 
 def random_scale(seqs: list[np.ndarray], amount: float, rng: np.random.Generator) -> list[np.ndarray]:
@@ -99,17 +76,12 @@ def epoch_batches(lengths: np.ndarray, batch_size: int, seed: int, epoch: int, b
     order = np.random.default_rng([seed, epoch]).permutation(len(lengths))[:n_used]
     if bucket_batches <= 1:
         return [order[i : i + batch_size] for i in range(0, n_used, batch_size)]
-    batches = []
-    group = batch_size * bucket_batches
-    for g in range(0, n_used, group):
-        chunk = order[g : g + group]
-        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
-        batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
+    batches = bucketed(order, lengths, batch_size, bucket_batches)
     np.random.default_rng([seed, epoch, 2]).shuffle(batches)
     return batches
 
 
-def training_batches(data: Stroke5Set, batch_size: int, max_seq_len: int, pad_to: str, bucket_batches: int,
+def training_batches(data: SketchSet, batch_size: int, max_seq_len: int, pad_to: str, bucket_batches: int,
                      scale_aug: float, seed: int, start_step: int,
                      ) -> Iterator[tuple[int, torch.Tensor, torch.Tensor, torch.Tensor]]:
     """Endless (step, x (B, T, 5), lengths (B,), labels (B,)) from `start_step` on.
@@ -131,7 +103,7 @@ def training_batches(data: Stroke5Set, batch_size: int, max_seq_len: int, pad_to
         if cached[0] != epoch:
             cached = (epoch, epoch_batches(lengths, batch_size, seed, epoch, bucket_batches))
         idx = cached[1][k]
-        seqs = [data.seqs[i] for i in idx]
+        seqs = [data.items[i] for i in idx]
         if scale_aug > 0:
             seqs = random_scale(seqs, scale_aug, np.random.default_rng([seed, step, 1]))
         t = max_seq_len + 1 if pad_to == "max_seq_len" else int(lengths[idx].max()) + 1
@@ -140,11 +112,11 @@ def training_batches(data: Stroke5Set, batch_size: int, max_seq_len: int, pad_to
         step += 1
 
 
-def eval_batches(data: Stroke5Set, batch_size: int, t_max: int,
+def eval_batches(data: SketchSet, batch_size: int, t_max: int,
                  limit: int | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
     """(x (B, t_max, 5), lengths (B,), labels (B,)) over the first `limit` sketches, in order."""
     n = len(data) if limit is None else min(limit, len(data))
     labels = np.asarray(data.labels, dtype=np.int64)
     for i in range(0, n, batch_size):
-        x, lens = pad_batch(data.seqs[i : min(i + batch_size, n)], t_max)
+        x, lens = pad_batch(data.items[i : min(i + batch_size, n)], t_max)
         yield torch.from_numpy(x), torch.from_numpy(lens), torch.from_numpy(labels[i : min(i + batch_size, n)])

@@ -23,10 +23,7 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 
-from sketchprep.stroke5 import make_noise_numpy
 from training.sketchrnn.model import SketchRNN
-
-__all__ = ["DecodeNoise", "Decoded", "decode", "make_noise", "make_noise_numpy"]
 
 
 class DecodeNoise(NamedTuple):

@@ -16,28 +16,48 @@ decoder.onnx (dynamic batch B; T = the `steps` the graph was unrolled for, in th
              lengths      int64   (B,)       real rows (the sketch has lengths + 1 points, from the origin)
 
 The decode is a pure function of its inputs (training.sketchrnn.decode), so the caller's seed fixes it;
-decode.make_noise_numpy draws the noise. The loop is unrolled by tracing (no ONNX Loop): it exports with the
-legacy exporter reliably and ONNX Runtime runs it as one static graph.
+sketchprep.stroke5.make_noise_numpy draws the noise. The loop is unrolled by tracing (no ONNX Loop): it
+exports with the legacy exporter reliably and ONNX Runtime runs it as one static graph.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 import torch
+import tyro
 from torch import nn
 
 from sketchprep.files import sha256_file
+from training.export.model import OPSET
 from training.sketchrnn.decode import DecodeNoise, decode, make_noise
 from training.sketchrnn.model import SketchRNN, load_model
 
 ENCODER_FILE = "encoder.onnx"
 DECODER_FILE = "decoder.onnx"
 CARD_FILE = "sketchrnn_card.json"
-OPSET = 18
 ENCODER_INPUTS = ["strokes5", "lengths"]
 DECODER_INPUTS = ["z", "class_index", "temperature", "gumbel_pi", "gumbel_pen", "normal_xy"]
+
+
+@dataclass
+class SketchRNNExportArgs:
+    checkpoint: Annotated[str, tyro.conf.Positional, tyro.conf.arg(metavar="CHECKPOINT")]
+    """the Sketch-RNN checkpoint (runs/x/last.pt)"""
+    out: str
+    """output folder, e.g. models/sketchrnn"""
+    steps: int | None = None
+    """decoder rows to unroll (None: the model's max_seq_len)"""
+
+
+def run_cli(args: SketchRNNExportArgs) -> int:
+    card = export_checkpoint(args.checkpoint, args.out, args.steps)
+    print(json.dumps({"encoder": card["encoder"]["sha256"], "decoder": card["decoder"]["sha256"],
+                      "decode_steps": card["decode_steps"]}))
+    return 0
 
 
 class EncoderExport(nn.Module):

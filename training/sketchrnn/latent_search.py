@@ -8,7 +8,7 @@ mixture and pen choices (Eq. 21): the forward pass is a real discrete sketch (gr
 sampled with noise fixed for the whole search, so every step sees the same objective), the backward pass
 uses softmax((logits + noise) / tau). The chosen component's offsets (its mean, plus the reparameterised
 Gaussian noise at temperature > 0) are summed into absolute points, turned into the scorer's features by
-the differentiable twin training.torch_preprocess, and scored: q = ||f(x)||.
+the differentiable twin training.data.torch_features, and scored: q = ||f(x)||.
 
 Every iterate is scored; the result is the iterate with the lowest L (z0's reconstruction included), so
 the objective never gets worse than at the start.
@@ -24,10 +24,11 @@ from torch import nn
 
 from sketchprep.preprocess import PreprocessConfig, collate, sketch_to_points
 from sketchprep.strokes import Sketch
+from training.data.torch_features import stroke5_to_features
+from training.engine.checkpoints import load_net
 from training.model.network import SketchQualityNet
 from training.sketchrnn.decode import decode, make_noise
 from training.sketchrnn.model import SketchRNN
-from training.torch_preprocess import stroke5_to_features
 
 
 @dataclass
@@ -55,8 +56,6 @@ class QualityCritic(nn.Module):
 
     @classmethod
     def from_checkpoint(cls, checkpoint: str) -> QualityCritic:
-        from training.export import load_net
-
         net, ck = load_net(checkpoint)
         return cls(net, PreprocessConfig.from_dict(ck["preprocess"]))
 

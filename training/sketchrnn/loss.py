@@ -25,12 +25,19 @@ LOG_2PI = math.log(2.0 * math.pi)
 @dataclass
 class LossConfig:
     kl_weight: float = 0.5
+    """final weight w_KL of the KL term"""
     kl_weight_start: float = 0.01
+    """w_KL at step 0 (annealed towards kl_weight)"""
     kl_tolerance: float = 0.2
+    """KL per dimension below which the KL term is not pushed further"""
     kl_decay_rate: float = 0.99995
+    """w_KL(step) = kl_weight - (kl_weight - kl_weight_start) * kl_decay_rate ** step"""
     lr: float = 1e-3
+    """initial learning rate (Adam)"""
     lr_decay: float = 0.9999
+    """lr(step) = (lr - min_lr) * lr_decay ** step + min_lr"""
     min_lr: float = 1e-5
+    """the learning rate's floor"""
 
 
 def kl_weight(cfg: LossConfig, step: int) -> float:

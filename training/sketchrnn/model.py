@@ -44,7 +44,7 @@ class SketchRNNConfig:
 
 
 PRESETS: dict[str, dict] = {
-    # trains on a 2-core CPU in about two hours (see training/sketchrnn/train.py for the measured speed)
+    # trains on a 2-core CPU (the shipped VAE: models/README.md)
     "cpu": dict(enc_hidden=128, dec_hidden=256, z_dim=64, num_mixtures=10, class_dim=16),
     # Ha and Eck's configuration (their decoder is a layer-normalised HyperLSTM; here a plain LSTM): a GPU
     "paper": dict(enc_hidden=256, dec_hidden=512, z_dim=128, num_mixtures=20, class_dim=32, recurrent_dropout=0.1),

@@ -3,15 +3,46 @@ sketch ("conditional": z = the encoder's mean, the sketch's class), and grids of
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
 import torch
+import tyro
 
+from sketchprep.stroke5 import stroke5_to_strokes
 from sketchprep.strokes import Sketch
-from training.sketchrnn.data import stroke5_to_strokes
+from training.engine.checkpoints import METRICS_FILE
+from training.plots import plot_loss_curves, plot_sketch_grid
 from training.sketchrnn.decode import Decoded, decode, make_noise
-from training.sketchrnn.model import SketchRNN
+from training.sketchrnn.model import SketchRNN, load_model
+
+
+@dataclass
+class SampleArgs:
+    checkpoint: Annotated[str, tyro.conf.Positional, tyro.conf.arg(metavar="CHECKPOINT")]
+    """the Sketch-RNN checkpoint (runs/x/last.pt)"""
+    out: str
+    """PNG file of the grid of samples, one row per class"""
+    per_class: int = 6
+    """samples per class"""
+    temperature: float = 0.4
+    """sampling temperature (0: greedy)"""
+    seed: int = 0
+    """seed of z and the decoding noise"""
+    curves: str | None = None
+    """also plot the run's loss curves (its metrics.jsonl) to this PNG"""
+
+
+def run_cli(args: SampleArgs) -> int:
+    model, ck = load_model(args.checkpoint)
+    sample_grid(model, ck["classes"], Path(args.out), args.per_class, args.temperature, args.seed)
+    if args.curves:
+        plot_loss_curves(Path(args.checkpoint).parent / METRICS_FILE, Path(args.curves))
+    print(json.dumps({"png": args.out, "curves": args.curves, "step": ck["step"]}))
+    return 0
 
 
 @torch.no_grad()
@@ -49,8 +80,6 @@ def reconstruct(model: SketchRNN, x: torch.Tensor, lengths: torch.Tensor, labels
 def sample_grid(model: SketchRNN, classes: list[str], path: Path, per_class: int = 6,
                 temperature: float = 0.4, seed: int = 0) -> None:
     """PNG with one row per class of `per_class` prior samples."""
-    from training.plots import plot_sketch_grid
-
     labels = torch.arange(len(classes)).repeat_interleave(per_class)
     sketches = sample_prior(model, labels, temperature, seed)
     items = [(s, None, classes[int(c)] if i % per_class == 0 else "")

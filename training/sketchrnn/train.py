@@ -4,14 +4,10 @@ Writes to out_dir: metrics.jsonl (step, eval and run records), last.pt every `ch
 at the end (also when `max_minutes` runs out), best.pt at the lowest validation loss. `resume=True`
 continues from last.pt exactly: batch order, augmentation and z noise are functions of (seed, step).
 
-Speed of the `cpu` preset (572k parameters) on this 2-core machine, one thread, another training job
-using the rest: about 1.25 s a step with pad_to=max_seq_len (every batch 128 rows) and 0.55-0.85 s with
-pad_to=batch (bucketed batches padded to their longest sketch + 1, about 55 rows on average). More
-threads than free cores makes it several times slower: pass threads=1 beside another job.
-
 pad_to=batch leaves out only the end-after-end rows of the pen loss (the real rows and each sketch's first
 end row are always there), which generation never uses; the loss is still divided by N_max = max_seq_len + 1.
-Validation numbers use the pen loss up to the first end row in both modes, so runs compare.
+Validation numbers use the pen loss up to the first end row in both modes, so runs compare. Beside another
+training job, pass threads=1: more threads than free cores make it several times slower.
 """
 
 from __future__ import annotations
@@ -21,64 +17,73 @@ import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Annotated, Literal
 
 import numpy as np
 import torch
+import tyro
 
-from training.sketchrnn.data import Stroke5Set, eval_batches, load_stroke5_splits, offset_std, training_batches
+from training.data.splits import SketchSet
+from training.engine.checkpoints import METRICS_FILE, append_jsonl, load_checkpoint, save_checkpoint
+from training.engine.config import DataOptions
+from training.sketchrnn.data import eval_batches, load_stroke5_splits, offset_std, training_batches
 from training.sketchrnn.loss import LossConfig, kl_loss, learning_rate, reconstruction_loss, total_loss
-from training.sketchrnn.model import SketchRNN, SketchRNNConfig, build_model, parameter_count
+from training.sketchrnn.model import PRESETS, SketchRNN, SketchRNNConfig, build_model, parameter_count
+
+PRESET_NAMES = tuple(PRESETS)
 
 
 @dataclass
-class TrainConfig:
-    data: list[str] = field(default_factory=lambda: ["../shared/data/quickdraw"])
-    categories: list[str] | None = None  # None: every category found
-    out_dir: str = "runs/sketchrnn"
-    preset: str = "cpu"  # cpu | paper | tiny (training/sketchrnn/model.py)
-    max_seq_len: int = 127  # stroke-5 rows; longer sketches are dropped
+class TrainConfig(DataOptions):
+    out_dir: Annotated[str, tyro.conf.arg(name="out")] = "runs/sketchrnn"
+    """run folder: last.pt, best.pt and metrics.jsonl"""
+    preset: Literal[PRESET_NAMES] = "cpu"
+    """model size (training/sketchrnn/model.py)"""
+    max_seq_len: int = 127
+    """stroke-5 rows a sketch may have; longer sketches are dropped"""
     batch_size: int = 100
-    pad_to: str = "max_seq_len"  # max_seq_len (Sketch-RNN) | batch (bucketed, ~2x faster on CPU)
-    bucket_batches: int = 20  # pad_to=batch: sort groups of this many batches by length
-    scale_aug: float = 0.15  # random per-axis scale of the offsets (Sketch-RNN's random_scale); 0: off
-    recurrent_dropout: float | None = None  # None: the preset's
-    kl_weight: float = 0.5
-    kl_weight_start: float = 0.01
-    kl_tolerance: float = 0.2
-    kl_decay_rate: float = 0.99995
-    lr: float = 1e-3
-    lr_decay: float = 0.9999
-    min_lr: float = 1e-5
-    grad_clip: float = 1.0  # clip every gradient element to [-grad_clip, grad_clip], as Sketch-RNN
+    """sketches per step"""
+    pad_to: Literal["max_seq_len", "batch"] = "max_seq_len"
+    """pad batches to max_seq_len + 1 (Sketch-RNN) or to their longest sketch + 1 (bucketed, faster)"""
+    bucket_batches: int = 20
+    """pad_to=batch: sort groups of this many batches by length"""
+    scale_aug: float = 0.15
+    """random per-axis scale of the offsets (Sketch-RNN's random_scale); 0: off"""
+    recurrent_dropout: float | None = None
+    """recurrent dropout on the decoder's cell input (None: the preset's)"""
+    loss: Annotated[LossConfig, tyro.conf.OmitArgPrefixes] = field(default_factory=LossConfig)
+    """the objective's KL weighting and the learning-rate schedule"""
+    grad_clip: float = 1.0
+    """clip every gradient element to [-grad_clip, grad_clip], as Sketch-RNN"""
     max_steps: int = 10_000
-    max_minutes: float | None = None  # stop (with a checkpoint) after this much wall time; resume later
+    """steps to train in all"""
+    max_minutes: float | None = None
+    """stop (with a checkpoint) after this much wall time; resume later"""
     log_every: int = 20
+    """steps between two step records"""
     eval_every: int = 500
-    eval_sketches: int = 1000  # validation sketches per evaluation (the first ones of the split)
+    """steps between two validation evaluations"""
+    eval_sketches: int = 1000
+    """validation sketches per evaluation (the first ones of the split)"""
     checkpoint_every: int = 500
+    """steps between two writes of last.pt"""
     seed: int = 0
-    threads: int | None = None  # torch threads; None: every core (use 1 beside another training job)
+    """seed of the initialisation, batch order, augmentation and z noise"""
+    threads: int | None = None
+    """torch threads (None: every core; use 1 beside another training job)"""
     device: str = "cpu"
-    resume: bool = False  # continue from out_dir/last.pt
-
-    def loss_config(self) -> LossConfig:
-        return LossConfig(self.kl_weight, self.kl_weight_start, self.kl_tolerance, self.kl_decay_rate,
-                          self.lr, self.lr_decay, self.min_lr)
+    """torch device"""
+    resume: bool = False
+    """continue from out/last.pt"""
 
 
-def append_jsonl(path: Path, record: dict) -> None:
-    with open(path, "a") as fh:
-        fh.write(json.dumps(record) + "\n")
-
-
-def save_checkpoint(path: Path, **state) -> None:
-    tmp = path.with_suffix(".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+def run_cli(cfg: TrainConfig) -> int:
+    print(json.dumps(train(cfg)))
+    return 0
 
 
 @torch.no_grad()
-def evaluate(model: SketchRNN, data: Stroke5Set, cfg: TrainConfig) -> dict:
+def evaluate(model: SketchRNN, data: SketchSet, cfg: TrainConfig) -> dict:
     """Validation reconstruction loss and KL, z sampled with a fixed seed, over the first `eval_sketches`
     sketches. The pen term covers the real rows and the first end row (what generation uses), so the number
     is comparable between pad_to modes (pad_to=batch never trains the end-after-end rows)."""
@@ -114,7 +119,7 @@ def train(cfg: TrainConfig) -> dict:
     classes, sets, counts = load_stroke5_splits(cfg.data, cfg.categories, cfg.max_seq_len)
     print(f"data: {len(classes)} classes, {json.dumps(counts)} ({time.time() - t_start:.0f}s)", flush=True)
     overrides = {} if cfg.recurrent_dropout is None else {"recurrent_dropout": cfg.recurrent_dropout}
-    ck = torch.load(last, map_location=cfg.device, weights_only=False) if cfg.resume and last.exists() else None
+    ck = load_checkpoint(last, cfg.device) if cfg.resume and last.exists() else None
     if ck is not None:
         if ck["classes"] != classes:
             raise ValueError(f"{last} was trained on other classes")
@@ -123,9 +128,9 @@ def train(cfg: TrainConfig) -> dict:
     else:
         model = build_model(cfg.preset, len(classes), cfg.max_seq_len, offset_std(sets["train"]), **overrides)
         model = model.to(cfg.device)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.loss.lr)
     step, best_val = 0, float("inf")
-    log_path = out / "metrics.jsonl"
+    log_path = out / METRICS_FILE
     if ck is not None:
         opt.load_state_dict(ck["optim"])
         step, best_val = ck["step"], ck["best_val"]
@@ -133,7 +138,7 @@ def train(cfg: TrainConfig) -> dict:
     append_jsonl(log_path, {"kind": "resume" if ck else "start", "step": step, "counts": counts,
                             "parameters": parameter_count(model), "offset_std": float(model.offset_std),
                             "config": asdict(cfg)})
-    lcfg = cfg.loss_config()
+    lcfg = cfg.loss
 
     def checkpoint(path: Path) -> None:
         save_checkpoint(path, model=model.state_dict(), optim=opt.state_dict(), step=step, best_val=best_val,

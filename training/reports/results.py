@@ -1,6 +1,6 @@
 """Compare evaluated runs and write the results tables and figures for models/README.md.
 
-    python -m training.report --runs runs/softmax runs/gacl-cos runs/gacl-cos-nobin \
+    sketchq-train report --runs runs/softmax runs/gacl-cos runs/gacl-cos-nobin \
         --baseline softmax --out docs/results
 
 Reads each run's metrics.jsonl and eval/ (from `sketchq-train evaluate`); writes results.md,
@@ -10,30 +10,44 @@ baseline's max probability on the same recognized-vs-unrecognized sketches.
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from training.metrics import paired_bootstrap_auroc_diff
+from training.engine.checkpoints import METRICS_FILE, load_checkpoint, read_jsonl
+from training.engine.predict import SCORES
+from training.evaluation.stats import paired_bootstrap_auroc_diff
 from training.plots import plot_training_curves
 
-SCORES = ("q", "max_prob", "max_cos")
+
+@dataclass
+class ReportArgs:
+    runs: list[str]
+    """evaluated run folders (each with metrics.jsonl, last.pt and eval/ from sketchq-train evaluate)"""
+    baseline: str
+    """name (folder) of the softmax run the others are compared with"""
+    out: str
+    """folder for results.md, training_curves.png and the q-vs-theta plots"""
+
+
+def run_cli(args: ReportArgs) -> int:
+    print(write_report([Path(r) for r in args.runs], args.baseline, Path(args.out)))
+    return 0
 
 
 def epoch_records(run: Path) -> list[dict]:
-    return [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines() if '"kind": "epoch"' in x]
+    return read_jsonl(run / METRICS_FILE, "epoch")
 
 
 def start_offset(run: Path) -> float:
     """Seconds of the run this one started from (`init_from`, through that checkpoint's epoch)."""
-    init = torch.load(run / "last.pt", map_location="cpu", weights_only=False)["config"].get("init_from")
+    init = load_checkpoint(run / "last.pt")["config"].get("init_from")
     if not init:
         return 0.0
-    parent = torch.load(init, map_location="cpu", weights_only=False)
+    parent = load_checkpoint(init)
     parent_run = Path(init).parent
     return start_offset(parent_run) + sum(e["epoch_seconds"] for e in epoch_records(parent_run)
                                           if e["epoch"] <= parent["epoch"])
@@ -87,23 +101,10 @@ def write_report(runs: list[Path], baseline: str, out: Path) -> str:
         for kind, v in d["eval"]["summary"]["corruption"].items():
             lines.append(f"| {name} | {kind} | " + " | ".join(
                 f"{v[k]['monotone']:.3f} ({v[k]['below_clean_at_3']:.3f})" for k in SCORES) + " |")
-    curves = {name: (r / "metrics.jsonl", data[name]["offset"]) for name, r in zip(data, runs, strict=True)}
+    curves = {name: (r / METRICS_FILE, data[name]["offset"]) for name, r in zip(data, runs, strict=True)}
     plot_training_curves(curves, out / "training_curves.png")
     for name, r in zip(data, runs, strict=True):
         shutil.copy(r / "eval" / "q_vs_theta.png", out / f"q_vs_theta_{name}.png")
     text = "\n".join(lines) + "\n"
     (out / "results.md").write_text(text)
     return text
-
-
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--runs", nargs="+", required=True)
-    p.add_argument("--baseline", required=True, help="name (folder) of the softmax run")
-    p.add_argument("--out", required=True)
-    args = p.parse_args()
-    print(write_report([Path(r) for r in args.runs], args.baseline, Path(args.out)))
-
-
-if __name__ == "__main__":
-    main()

@@ -13,7 +13,7 @@ on every point), `drop` (a random subset of strokes removed), `add` (1-3 strokes
 sketches pasted in at random places) and `collage` (the sketch replaced by as many foreign real strokes
 placed at random: pen strokes that draw nothing). Added strokes are always real pen strokes, never the
 synthetic scribbles (random walks, random curves, zig-zags) of the evaluation's corruption test and of the
-attribution set (training/attribution_set.py), so those stay held-out checks.
+attribution set (training/data/attribution_set.py), so those stay held-out checks.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import torch
 
 from sketchprep.preprocess import PreprocessConfig, collate, sketch_to_points
 from sketchprep.strokes import Sketch
-from training.augment import keep_points, stroke_bounds, with_positions
+from training.data.augment import keep_points, stroke_bounds, with_positions
 
 
 def jitter_batch(x: torch.Tensor, lengths: torch.Tensor, offset_scale: float, sigma: tuple[float, float],

@@ -12,17 +12,30 @@ agreement.md and wrong_pairs.png (the pairs q gets most confidently wrong).
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
+import tyro
 
+from sketchprep.card import CARD_FILE, ModelCard
+from sketchprep.preprocess import PreprocessConfig
 from sketchprep.strokes import Sketch
-from training.agreement import JudgedPair, agreement, load_pairs, markdown, most_confidently_wrong
-
-DEFAULT_PAIRS = "../shared/judged/pairs-dev.jsonl"
+from training.engine.checkpoints import load_net, probability_scale
+from training.engine.predict import score_strokes
+from training.evaluation.agreement import (
+    DEFAULT_PAIRS,
+    JudgedPair,
+    agreement,
+    load_pairs,
+    markdown,
+    most_confidently_wrong,
+)
+from training.export.runtime import OnnxScorer
+from training.plots import plot_sketch_grid
 
 
 def ink_length(strokes: Sketch) -> float:
@@ -36,26 +49,17 @@ def model_scores(model: str | Path, sketches: Sequence[Sketch]) -> tuple[dict[st
     folder (ONNX), and the model's classes."""
     path = Path(model)
     if path.is_dir():
-        from training.calibrate import OnnxScorer
-
         scorer = OnnxScorer(path)
         evals = [e for i in range(0, len(sketches), 256) for e in scorer.score_now(sketches[i : i + 256])]
         q = np.array([e.q for e in evals])
         cos = np.stack([np.asarray(e.cos) for e in evals])  # (N, C)
-        s = float(scorer.card["probability_scale"])
-    else:
-        from sketchprep.preprocess import PreprocessConfig
-        from training.evaluate import score_strokes
-        from training.export import load_net
-
-        net, ck = load_net(path)
-        s = float((ck["gacl"] or {}).get("s", ck["config"].get("s", 64.0)))
-        out = score_strokes(net, list(sketches), PreprocessConfig.from_dict(ck["preprocess"]), s)
-        return {k: out[k] for k in ("q", "max_cos", "max_prob", "pred", "cos")}, list(ck["classes"])
-    logits = s * cos
-    p = np.exp(logits - logits.max(1, keepdims=True))
-    return ({"q": q, "max_cos": cos.max(1), "max_prob": (p / p.sum(1, keepdims=True)).max(1),
-             "pred": cos.argmax(1), "cos": cos}, list(scorer.card["classes"]))
+        logits = scorer.card.probability_scale * cos
+        p = np.exp(logits - logits.max(1, keepdims=True))
+        return ({"q": q, "max_cos": cos.max(1), "max_prob": (p / p.sum(1, keepdims=True)).max(1),
+                 "pred": cos.argmax(1), "cos": cos}, list(scorer.card.classes))
+    net, ck = load_net(path)
+    out = score_strokes(net, list(sketches), PreprocessConfig.from_dict(ck["preprocess"]), probability_scale(ck))
+    return {k: out[k] for k in ("q", "max_cos", "max_prob", "pred", "cos")}, list(ck["classes"])
 
 
 def _sides(values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -86,8 +90,6 @@ def score_pairs(pairs: Sequence[JudgedPair], model: str | Path, baseline: str | 
 def wrong_pairs_figure(pairs: Sequence[JudgedPair], q: tuple[np.ndarray, np.ndarray], path: Path,
                        n: int = 12) -> list[int]:
     """The agreed pairs q orders most confidently against the raters: both drawings, both q."""
-    from training.plots import plot_sketch_grid
-
     idx = most_confidently_wrong(pairs, q[0], q[1], n)
     items = []
     for i in idx:
@@ -125,29 +127,32 @@ def summary(result: dict) -> dict:
     return {k: {"n": sub[k]["n"], "q": sub[k]["q"]["agreement"], "q_ci95": sub[k]["q"]["ci95"]} for k in sub}
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("agreement", help="agreement of q (and baselines) with judged pairs of sketches")
-    p.add_argument("model", help="checkpoint (.pt) or exported model folder")
-    p.add_argument("--pairs", default=DEFAULT_PAIRS, help="judged-pairs JSONL")
-    p.add_argument("--baseline", default=None, help="softmax baseline: checkpoint or exported folder")
-    p.add_argument("--out", required=True, help="folder for agreement.json, agreement.md, wrong_pairs.png")
-    p.add_argument("--figure-pairs", type=int, default=12, help="pairs in wrong_pairs.png")
-    p.add_argument("--write-card", action="store_true",
-                   help="exported folder only: record the summary in its model card (metrics.agreement)")
-    p.set_defaults(func=_main)
+@dataclass
+class AgreementArgs:
+    model: Annotated[str, tyro.conf.Positional, tyro.conf.arg(metavar="MODEL")]
+    """checkpoint (.pt) or exported model folder"""
+    out: str
+    """folder for agreement.json, agreement.md and wrong_pairs.png"""
+    pairs: str = DEFAULT_PAIRS
+    """judged-pairs JSONL"""
+    baseline: str | None = None
+    """softmax baseline: checkpoint or exported folder"""
+    figure_pairs: int = 12
+    """pairs in wrong_pairs.png"""
+    write_card: bool = False
+    """exported folder only: record the summary in its model card (metrics.agreement)"""
 
 
 def write_to_card(model_dir: Path, result: dict) -> None:
     """metrics.agreement of an exported model's card := the summary (and which pairs file it used)."""
-    path = model_dir / "model_card.json"
-    card = json.loads(path.read_text())
-    card.setdefault("metrics", {})["agreement"] = summary(result) | {"pairs_file": result["pairs_file"]}
-    path.write_text(json.dumps(card, indent=1) + "\n")
+    card = ModelCard.load(model_dir)
+    card.metrics["agreement"] = summary(result) | {"pairs_file": result["pairs_file"]}
+    card.save(model_dir)
 
 
-def _main(args: argparse.Namespace) -> int:
-    if args.write_card and not (Path(args.model) / "model_card.json").is_file():
-        raise SystemExit("--write-card needs an exported model folder (with model_card.json)")
+def run_cli(args: AgreementArgs) -> int:
+    if args.write_card and not (Path(args.model) / CARD_FILE).is_file():
+        raise SystemExit(f"--write-card needs an exported model folder (with {CARD_FILE})")
     result = run(args.model, args.pairs, args.out, args.baseline, args.figure_pairs)
     if args.write_card:
         write_to_card(Path(args.model), result)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sketchprep.strokes import Sketch
+from sketchprep.strokes import Sketch, box
 
 FRAME = 255.0
 
@@ -72,12 +72,6 @@ MALICIOUS = {"random_walk": random_walks, "tangle": tangle, "zigzag_fill": zigza
              "few_random_strokes": few_random_strokes}
 
 
-def _frame(strokes: Sketch) -> tuple[np.ndarray, float]:
-    xy = np.concatenate(strokes)
-    lo = xy.min(0)
-    return lo, max(float((xy.max(0) - lo).max()), 1.0)
-
-
 def long_fragmented(rng: np.random.Generator, lo: np.ndarray, ext: float) -> list[np.ndarray]:
     """A long wavy line across the sketch, broken into 2-4 dashes (each a separate stroke)."""
     a, b = lo + rng.uniform(0, ext, 2), lo + rng.uniform(0, ext, 2)
@@ -111,7 +105,7 @@ OUTLIERS = {"long_fragmented": long_fragmented, "scribble": scribble, "decoratio
 
 def make_rare_hard(strokes: Sketch, rng: np.random.Generator) -> tuple[Sketch, list[int], str]:
     """Insert 1-3 outlier groups at random positions; returns (strokes, injected indices, kinds)."""
-    lo, ext = _frame(strokes)
+    lo, ext = box(strokes)
     out = list(strokes)
     injected_flags = [False] * len(out)
     kinds = []

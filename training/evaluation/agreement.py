@@ -21,6 +21,7 @@ import numpy as np
 
 from sketchprep.strokes import Sketch, strokes_from_drawing
 
+DEFAULT_PAIRS = "../shared/judged/pairs-dev.jsonl"
 CLEAR_CONFIDENCE = 2
 SUBSETS = ("agree", "agree_clear")
 

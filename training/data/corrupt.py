@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sketchprep.strokes import Sketch
+from sketchprep.strokes import Sketch, box
 
 JITTER_SIGMA = {1: 0.01, 2: 0.03, 3: 0.06}  # Gaussian noise per point, x extent
 DROP_FRACTION = {1: 0.15, 2: 0.3, 3: 0.5}  # fraction of strokes removed (at least one, never all)
@@ -16,17 +16,11 @@ SCRIBBLES = {1: 1, 2: 2, 3: 3}  # random scribble strokes added
 KINDS = ("jitter", "drop", "scribble")
 
 
-def _extent(strokes: Sketch) -> tuple[np.ndarray, float]:
-    xy = np.concatenate(strokes)
-    lo = xy.min(0)
-    return lo, max(float((xy.max(0) - lo).max()), 1.0)
-
-
 def corruption_series(strokes: Sketch, kind: str, rng: np.random.Generator) -> list[Sketch] | None:
     """The sketch at severities 1, 2, 3 of one corruption, nested so that each level only adds damage:
     the same noise directions scaled up, a growing set of dropped strokes, scribbles added one by one.
     None for `drop` on a single-stroke sketch (nothing can be dropped)."""
-    lo, ext = _extent(strokes)
+    lo, ext = box(strokes)
     levels = (1, 2, 3)
     if kind == "jitter":
         noise = [rng.standard_normal(s.shape) for s in strokes]

@@ -1,9 +1,9 @@
 """Calibrate the attribution rule of an exported model and write it into its model card.
 
-    python -m training.calibrate models/gacl-cos --data ../shared/data/quickdraw
+    sketchq-train calibrate models/gacl-cos --data ../shared/data/quickdraw
 
 Procedure (validation data only; the test split is kept for evaluation, scripts/eval_attribution.py):
-1. Build an attribution set from the validation split (training.attribution_set): benign real sketches,
+1. Build an attribution set from the validation split (training.data.attribution_set): benign real sketches,
    malicious scribbles, rare-and-hard sketches (real + 1-3 outlier groups), `n` of each.
 2. Run the greedy q-guided stroke removal on every case once without thresholds and without a minimum
    gain (every step removes the stroke whose removal raises q most, up to MAX_REMOVALS), keeping q and
@@ -22,46 +22,45 @@ Procedure (validation data only; the test split is kept for evaluation, scripts/
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
-import onnxruntime as ort
+import tyro
 
 from sketchprep.attribution import ANGLE_FEATURES, Eval, Rule, angle_features, attribute
-from sketchprep.preprocess import PreprocessConfig, collate, sketch_to_points
-from sketchprep.strokes import Sketch
-from training.attribution_set import AttributionCase, build_attribution_set
-from training.data import load_splits
+from sketchprep.card import AttributionThresholds, QThresholds, ScoreRuleBlock
+from training.data.attribution_set import AttributionCase, build_attribution_set
+from training.data.splits import load_splits
+from training.engine.config import DEFAULT_DATA
+from training.evaluation.stats import auroc
+from training.export.runtime import OnnxScorer
 
 MAX_REMOVALS = 5
 MIN_GAINS = (0.0, 0.5, 1.0, 2.0)
 L2 = 1e-3
 
 
-class OnnxScorer:
-    """Scores stroke lists with an exported model (the service's preprocessing, in process)."""
+@dataclass
+class CalibrateArgs:
+    model_dir: Annotated[str, tyro.conf.Positional, tyro.conf.arg(metavar="MODEL_DIR")]
+    """exported model folder whose card gets the calibrated thresholds.attribution"""
+    data: list[str] = field(default_factory=lambda: [DEFAULT_DATA])
+    """sketch files or folders (the validation split is used)"""
+    n: int = 300
+    """attribution cases per label (benign, rare_hard, malicious)"""
+    seed: int = 0
+    """seed of the attribution set"""
 
-    def __init__(self, model_dir: Path):
-        self.card = json.loads((model_dir / "model_card.json").read_text())
-        self.pre = PreprocessConfig.from_dict(self.card["preprocess"])
-        self.sess = ort.InferenceSession(str(model_dir / self.card["onnx"]["file"]), ort.SessionOptions(),
-                                         providers=["CPUExecutionProvider"])
 
-    def score_now(self, sketches: Sequence[Sketch]) -> list[Eval]:
-        x, lens = collate([sketch_to_points(s, self.pre) for s in sketches])
-        q, cos, _ = self.sess.run(None, {"points": x, "lengths": lens})
-        return [Eval(float(a), c) for a, c in zip(q, cos, strict=True)]
-
-    async def score(self, sketches: Sequence[Sketch]) -> list[Eval]:
-        return self.score_now(sketches)
-
-    def percentile_q(self, class_index: int, level: float) -> float:
-        table = self.card["quality_percentiles"]["per_class"][self.card["classes"][class_index]]
-        return float(np.interp(level, self.card["quality_percentiles"]["levels"], table))
+def run_cli(args: CalibrateArgs) -> int:
+    block = calibrate_attribution(Path(args.model_dir), args.data, args.n, args.seed)
+    print(json.dumps({k: v for k, v in block.model_dump().items() if k != "per_class"}, indent=1))
+    return 0
 
 
 def paths(scorer: OnnxScorer, cases: list[AttributionCase], max_removals: int = MAX_REMOVALS) -> list[list[Eval]]:
@@ -135,10 +134,6 @@ def calibrate_score(full: list[list[Eval]], truth: list[str]) -> dict:
             "tau": float(taus[int(np.argmax(acc))]), "max_removals": k, "min_gain": g, "malicious_f1": score}
 
 
-def auroc(pos: np.ndarray, neg: np.ndarray) -> float:
-    return float((pos[:, None] > neg[None, :]).mean() + 0.5 * (pos[:, None] == neg[None, :]).mean())
-
-
 def generator_holdout(full: list[list[Eval]], cases: list[AttributionCase]) -> dict:
     """Does the score generalise to scribbles it was not fitted on? Per malicious generator: refit without
     it, then AUROC of the sketch-as-sent score of non-malicious cases against that generator's (and
@@ -155,7 +150,7 @@ def generator_holdout(full: list[list[Eval]], cases: list[AttributionCase]) -> d
 
 
 def calibrate_q(scorer: OnnxScorer, full: list[list[Eval]], truth: list[str], k: int, g: float) -> dict:
-    n = len(scorer.card["classes"])
+    n = len(scorer.card.classes)
     table = np.array([[scorer.percentile_q(c, a) for a in range(0, 101, 5)] for c in range(n)])  # (C, 21)
     cls = np.array([p[0].cls for p in full])
     q0 = np.array([p[0].q for p in full])
@@ -168,50 +163,35 @@ def calibrate_q(scorer: OnnxScorer, full: list[list[Eval]], truth: list[str], k:
             if score > best[0]:
                 best = (score, a, b)
     score, a, b = best
-    classes = scorer.card["classes"]
+    classes = scorer.card.classes
     q_benign = [q for q, t in zip(q0, truth, strict=True) if t == "benign"]
     return {"q_tau": float(np.percentile(q_benign, 5 * a)), "q_max": float(np.percentile(q_benign, 5 * b)),
             "per_class": {c: {"q_tau": float(table[i, a]), "q_max": float(table[i, b])} for i, c in enumerate(classes)},
             "percentiles": {"q_tau": 5 * a, "q_max": 5 * b}, "malicious_f1": score}
 
 
-def calibrate(model_dir: Path, data: list[str], n: int, seed: int) -> dict:
+def calibrate_attribution(model_dir: Path, data: list[str], n: int, seed: int) -> AttributionThresholds:
+    """The calibrated thresholds.attribution, written into the model's card; -> the block."""
     scorer = OnnxScorer(model_dir)
-    _, sets = load_splits(data, scorer.card["classes"], scorer.pre, keep_records=True)
+    _, sets = load_splits(data, scorer.card.classes, scorer.pre, keep_records=True)
     cases = build_attribution_set([(r.strokes, r.category) for r in sets["val"].records], n, seed)
     truth = [c.label for c in cases]
     full = paths(scorer, cases)
     s = calibrate_score(full, truth)
     q = calibrate_q(scorer, full, truth, s["max_removals"], s["min_gain"])
-    block = {
-        "rule": "score",
-        "score": {k: s[k] for k in ("features", "weights", "bias", "tau", "max")},
-        "q_tau": q["q_tau"], "q_max": q["q_max"], "per_class": q["per_class"], "percentiles": q["percentiles"],
-        "max_removals": s["max_removals"], "min_gain": s["min_gain"],
-        "calibration": {"split": "val", "cases_per_label": n, "seed": seed, "malicious_f1": s["malicious_f1"],
-                        "malicious_f1_q_rule": q["malicious_f1"],
-                        "generator_holdout_auroc": generator_holdout(full, cases)},
-        "procedure": "score rule: logistic regression of drawn-vs-scribbled on log q and cosine-profile "
-                     "statistics, then max_removals, min_gain and the score thresholds by grid search for the "
-                     "best malicious F1 on a validation attribution set; q rule (request overrides): per-class "
-                     "percentiles of validation q by the same search (training/calibrate.py)",
-    }
-    card = dict(scorer.card)
-    card["thresholds"] = {**card["thresholds"], "attribution": block}
-    (model_dir / "model_card.json").write_text(json.dumps(card, indent=1) + "\n")
+    block = AttributionThresholds(
+        rule="score",
+        score=ScoreRuleBlock(**{k: s[k] for k in ("features", "weights", "bias", "tau", "max")}),
+        q_tau=q["q_tau"], q_max=q["q_max"],
+        per_class={c: QThresholds(**t) for c, t in q["per_class"].items()}, percentiles=q["percentiles"],
+        max_removals=s["max_removals"], min_gain=s["min_gain"],
+        calibration={"split": "val", "cases_per_label": n, "seed": seed, "malicious_f1": s["malicious_f1"],
+                     "malicious_f1_q_rule": q["malicious_f1"],
+                     "generator_holdout_auroc": generator_holdout(full, cases)},
+        procedure="score rule: logistic regression of drawn-vs-scribbled on log q and cosine-profile "
+                  "statistics, then max_removals, min_gain and the score thresholds by grid search for the "
+                  "best malicious F1 on a validation attribution set; q rule (request overrides): per-class "
+                  "percentiles of validation q by the same search (training/export/calibrate_attribution.py)")
+    scorer.card.thresholds.attribution = block
+    scorer.card.save(model_dir)
     return block
-
-
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("model_dir")
-    p.add_argument("--data", nargs="+", default=["../shared/data/quickdraw"])
-    p.add_argument("--n", type=int, default=300, help="cases per label")
-    p.add_argument("--seed", type=int, default=0)
-    args = p.parse_args()
-    block = calibrate(Path(args.model_dir), args.data, args.n, args.seed)
-    print(json.dumps({k: v for k, v in block.items() if k != "per_class"}, indent=1))
-
-
-if __name__ == "__main__":
-    main()

@@ -1,6 +1,6 @@
 """The study table of issue 12: what each annotation-free lever did to agreement with people.
 
-    python -m training.agreement_study --runs runs/study/* --shipped models/gacl-cos --baseline models/softmax \
+    sketchq-train agreement-study --runs runs/study/* --shipped models/gacl-cos --baseline models/softmax \
         --out docs/results/agreement
 
 Every run must have been evaluated on the validation split with the judged pairs (`sketchq-train evaluate
@@ -14,32 +14,79 @@ training CPU time.
 
 from __future__ import annotations
 
-import argparse
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from sketchprep.preprocess import PreprocessConfig
-from training.agreement import agreement, credit, load_pairs, paired_difference, subset_masks
-from training.agreement_eval import DEFAULT_PAIRS, model_scores, score_pairs
-from training.data import load_splits
-from training.metrics import auroc
+from sketchprep.card import ModelCard
+from training.data.splits import load_splits
+from training.engine.checkpoints import METRICS_FILE, load_checkpoint
+from training.engine.config import DEFAULT_DATA
+from training.evaluation.agreement import (
+    DEFAULT_PAIRS,
+    agreement,
+    credit,
+    load_pairs,
+    paired_difference,
+    subset_masks,
+)
+from training.evaluation.agreement_eval import model_scores, score_pairs
+from training.evaluation.stats import auroc
 from training.plots import plot_agreement
-from training.report import epoch_records
+from training.reports.results import epoch_records
 
 AUROC_CATEGORIES = ("eye", "mouth", "monkey")
 
 
+@dataclass
+class AgreementStudyArgs:
+    runs: list[Path]
+    """study run folders, each evaluated into eval-val/ with the judged pairs (others are skipped)"""
+    out: Path
+    """folder for study.md, study.json and study.png"""
+    shipped: Path = Path("models/gacl-cos")
+    """the shipped scorer's exported folder (scored on the same validation split and pairs)"""
+    baseline: Path = Path("models/softmax")
+    """the softmax baseline's exported folder"""
+    data: list[str] = field(default_factory=lambda: [DEFAULT_DATA])
+    """sketch files or folders (the validation split is used)"""
+    pairs: str = DEFAULT_PAIRS
+    """judged-pairs JSONL"""
+    reference: list[str] = field(default_factory=list)
+    """REF:RUN,RUN: the paired agreement difference of these runs against run REF (e.g. control:a,b)"""
+
+
+def run_cli(args: AgreementStudyArgs) -> int:
+    references = {r.split(":")[0]: r.split(":")[1].split(",") for r in args.reference}
+    rows = [exported_row(args.baseline, args.data, args.pairs, "max_prob"),
+            exported_row(args.shipped, args.data, args.pairs, "q")]
+    runs = [r for r in args.runs if (r / "eval-val" / "evaluation.json").exists()]
+    rows += [run_row(r) for r in runs]
+    refs = {r.name: r for r in runs}
+    for ref_name, names in references.items():
+        if ref_name not in refs:
+            continue
+        ref = q_credit(refs[ref_name], args.pairs)
+        for row in rows:
+            if row["name"] in names:
+                row["vs"] = {"reference": ref_name} | paired_difference(q_credit(refs[row["name"]], args.pairs), ref)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "study.json").write_text(json.dumps(rows, indent=1) + "\n")
+    (args.out / "study.md").write_text(markdown(rows))
+    plot_agreement(rows, args.out / "study.png")
+    print(markdown(rows))
+    return 0
+
+
 def cpu_seconds(run: Path) -> float:
     """Training CPU seconds of the run, plus those of the run it started from (through that epoch)."""
-    import torch
-
     total = sum(e.get("epoch_cpu_seconds", 0.0) for e in epoch_records(run))
-    ck = torch.load(run / "last.pt", map_location="cpu", weights_only=False)
+    ck = load_checkpoint(run / "last.pt")
     init = ck["config"].get("init_from")
-    if init and Path(init).parent.joinpath("metrics.jsonl").exists():
-        parent_epoch = torch.load(init, map_location="cpu", weights_only=False)["epoch"]
+    if init and Path(init).parent.joinpath(METRICS_FILE).exists():
+        parent_epoch = load_checkpoint(init)["epoch"]
         total += sum(e.get("epoch_cpu_seconds", 0.0) for e in epoch_records(Path(init).parent)
                      if e["epoch"] <= parent_epoch)
     return total
@@ -68,8 +115,8 @@ def run_row(run: Path) -> dict:
 
 def exported_row(model: Path, data: list[str], pairs_file: str, score: str) -> dict:
     """Validation top-1, AUROC of `score` and agreement of `score` for an exported model folder."""
-    card = json.loads((model / "model_card.json").read_text())
-    _, sets = load_splits(data, card["classes"], PreprocessConfig.from_dict(card["preprocess"]), keep_records=True)
+    card = ModelCard.load(model)
+    _, sets = load_splits(data, card.classes, card.preprocess.config(), keep_records=True)
     val = sets["val"]
     sc, _ = model_scores(model, [r.strokes for r in val.records])
     labels = np.asarray(val.labels)
@@ -105,38 +152,3 @@ def markdown(rows: list[dict]) -> str:
                      f"{cl['agreement']:.3f} | {claimed} | {diff} | {r['top1']:.4f} | {r['auroc_q']:.3f} | {corr} | "
                      f"{cpu} |")
     return "\n".join(lines) + "\n"
-
-
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--runs", nargs="+", type=Path, required=True)
-    ap.add_argument("--shipped", type=Path, default=Path("models/gacl-cos"))
-    ap.add_argument("--baseline", type=Path, default=Path("models/softmax"))
-    ap.add_argument("--data", nargs="+", default=["../shared/data/quickdraw"])
-    ap.add_argument("--pairs", default=DEFAULT_PAIRS)
-    ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--reference", nargs="+", default=[], metavar="REF:RUN,RUN",
-                    help="paired agreement difference of RUNs against run REF (e.g. control:a,b)")
-    args = ap.parse_args()
-    args.reference = {r.split(":")[0]: r.split(":")[1].split(",") for r in args.reference}
-    rows = [exported_row(args.baseline, args.data, args.pairs, "max_prob"),
-            exported_row(args.shipped, args.data, args.pairs, "q")]
-    runs = [r for r in args.runs if (r / "eval-val" / "evaluation.json").exists()]
-    rows += [run_row(r) for r in runs]
-    refs = {r.name: r for r in runs}
-    for ref_name, names in (args.reference or {}).items():
-        if ref_name not in refs:
-            continue
-        ref = q_credit(refs[ref_name], args.pairs)
-        for row in rows:
-            if row["name"] in names:
-                row["vs"] = {"reference": ref_name} | paired_difference(q_credit(refs[row["name"]], args.pairs), ref)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "study.json").write_text(json.dumps(rows, indent=1) + "\n")
-    (args.out / "study.md").write_text(markdown(rows))
-    plot_agreement(rows, args.out / "study.png")
-    print(markdown(rows))
-
-
-if __name__ == "__main__":
-    main()

@@ -1,49 +1,63 @@
 """`sketchq-train evaluate`: accuracy, per-class q, q-vs-theta plot, recognized-vs-not AUROC and the
 corruption monotonicity test, for one checkpoint. Writes evaluation.json, evaluation.md, scores.npz and
-q_vs_theta.png into the output folder.
-
-Scores compared everywhere: `q` (feature magnitude: GACL's quality score; for a softmax model its
-feature norm), `max_prob` (max softmax probability at the training scale s) and `max_cos`.
+q_vs_theta.png into the output folder. The scores compared are training.engine.predict.SCORES.
 """
 
 from __future__ import annotations
 
 import json
+import sys
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
-import torch
+import tyro
 
-from sketchprep.preprocess import PreprocessConfig, collate, sketch_to_points
-from sketchprep.strokes import Sketch
-from training.corrupt import KINDS, corruption_series
-from training.data import SketchSet, load_splits
-from training.export import load_net
-from training.metrics import auroc
+from sketchprep.preprocess import PreprocessConfig
+from training.data.corrupt import KINDS, corruption_series
+from training.data.splits import SketchSet, load_splits
+from training.engine.checkpoints import load_net, probability_scale
+from training.engine.config import DEFAULT_DATA
+from training.engine.predict import SCORES, predict, score_strokes, scores_from_outputs
+from training.evaluation.agreement import DEFAULT_PAIRS
+from training.evaluation.agreement_eval import run as run_agreement
+from training.evaluation.agreement_eval import summary as agreement_summary
+from training.evaluation.stats import auroc
 from training.model.network import SketchQualityNet
 from training.plots import plot_q_vs_theta
-from training.train import predict
-
-SCORES = ("q", "max_prob", "max_cos")
 
 
-def scores_from_outputs(f: torch.Tensor, cos: torch.Tensor, s: float) -> dict[str, np.ndarray]:
-    return {"q": torch.linalg.vector_norm(f, dim=1).numpy(),
-            "max_prob": torch.softmax(s * cos, dim=1).max(1).values.numpy(),
-            "max_cos": cos.max(1).values.numpy(), "pred": cos.argmax(1).numpy(), "cos": cos.numpy()}
+@dataclass
+class EvaluateArgs:
+    checkpoint: Annotated[str, tyro.conf.Positional, tyro.conf.arg(metavar="CHECKPOINT")]
+    """the checkpoint to evaluate (runs/x/last.pt)"""
+    out: str
+    """folder for evaluation.json, evaluation.md, scores.npz and the plots"""
+    data: list[str] = field(default_factory=lambda: [DEFAULT_DATA])
+    """sketch files or folders"""
+    split: str = "test"
+    """the split to evaluate on (val while choosing, test once)"""
+    auroc_categories: list[str] = field(default_factory=lambda: ["eye", "mouth", "monkey"])
+    """categories whose recognized and unrecognized drawings the AUROC separates"""
+    corruption_sample: int = 1000
+    """sketches of the split corrupted at each severity"""
+    seed: int = 0
+    """seed of the corruption sample and noise"""
+    pairs: str = DEFAULT_PAIRS
+    """judged-pairs JSONL for the agreement with people ('' or a missing file: skipped)"""
+    baseline: str | None = None
+    """softmax baseline (checkpoint or exported folder) for the agreement table"""
 
 
-@torch.no_grad()
-def score_strokes(net: SketchQualityNet, sketches: list[Sketch], pre: PreprocessConfig, s: float,
-                  batch_size: int = 512) -> dict[str, np.ndarray]:
-    net.eval()
-    fs, coss = [], []
-    for i in range(0, len(sketches), batch_size):
-        x, lens = collate([sketch_to_points(sk, pre) for sk in sketches[i : i + batch_size]])
-        f, cos = net(torch.from_numpy(x), torch.from_numpy(lens))
-        fs.append(f)
-        coss.append(cos)
-    return scores_from_outputs(torch.cat(fs), torch.cat(coss), s)
+def run_cli(args: EvaluateArgs) -> int:
+    pairs = args.pairs if args.pairs and Path(args.pairs).is_file() else None
+    if args.pairs and pairs is None:
+        print(f"note: no judged pairs at {args.pairs}: agreement skipped", file=sys.stderr)
+    result = evaluate_checkpoint(args.checkpoint, args.data, args.out, args.split, args.auroc_categories,
+                                 args.corruption_sample, args.seed, pairs, args.baseline)
+    print(json.dumps(result["summary"], indent=2))
+    return 0
 
 
 def recognized_auroc(net: SketchQualityNet, sets: dict[str, SketchSet], splits: tuple[str, ...],
@@ -96,11 +110,11 @@ def per_class_q(q: np.ndarray, labels: np.ndarray, classes: list[str]) -> dict:
 def evaluate_checkpoint(checkpoint: str, data: list[str], out_dir: str, split: str = "test",
                         auroc_categories: list[str] | None = None, corruption_sample: int = 1000,
                         seed: int = 0, pairs: str | None = None, baseline: str | None = None) -> dict:
-    """`pairs`: a judged-pairs file; when given, agreement with its raters (training.agreement_eval, with
+    """`pairs`: a judged-pairs file; when given, agreement with its raters (training.evaluation.agreement_eval, with
     `baseline` as the softmax baseline) goes into the summary and `out_dir/agreement/`."""
     net, ck = load_net(checkpoint)
     pre = PreprocessConfig.from_dict(ck["preprocess"])
-    s = float((ck["gacl"] or {}).get("s", ck["config"].get("s", 64.0)))
+    s = probability_scale(ck)
     classes, sets = load_splits(data, ck["classes"], pre, keep_records=True)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -124,9 +138,6 @@ def evaluate_checkpoint(checkpoint: str, data: list[str], out_dir: str, split: s
         "corruption": {kind: {k: corr[kind][k] for k in SCORES} for kind in KINDS},
     }
     if pairs:
-        from training.agreement_eval import run as run_agreement
-        from training.agreement_eval import summary as agreement_summary
-
         summary["agreement"] = agreement_summary(run_agreement(checkpoint, pairs, str(out / "agreement"),
                                                                baseline))
     np.savez(out / "scores.npz", **{f"auroc_{k}": np.asarray(v) for k, v in auc_vt.pop("_scores").items()})

@@ -1,5 +1,5 @@
-"""Collapse detection: a GACL run can collapse to one saturated feature vector with a constant q
-(pilot 1: mean pairwise cosine 0.9998, q = 22.3 for every sketch). Training checks every epoch."""
+"""Collapse detection: a GACL run can collapse to one saturated feature vector with a constant q, which
+makes q meaningless. The loop checks the validation features after every epoch."""
 
 from __future__ import annotations
 

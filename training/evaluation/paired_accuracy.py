@@ -1,6 +1,6 @@
 """Is GACL's accuracy at least the softmax baseline's? Paired test-split comparison over seeds.
 
-    python -m training.seeds --pairs runs/softmax:runs/gacl-cos-rankdrop4 \
+    sketchq-train compare-seeds --pairs runs/softmax:runs/gacl-cos-rankdrop4 \
         runs/softmax-s1:runs/gacl-cos-rankdrop4-s1 --out docs/results/seeds
 
 Each pair is (softmax run, GACL run) trained with the same seed and budget (scripts/train_pair.sh). For every
@@ -11,17 +11,18 @@ two-sided McNemar p-value; then the mean difference over seeds. Writes seeds.jso
 
 from __future__ import annotations
 
-import argparse
 import json
+from dataclasses import dataclass, field
 from math import comb
 from pathlib import Path
 
 import numpy as np
 
 from sketchprep.preprocess import PreprocessConfig
-from training.data import load_splits
-from training.export import load_net
-from training.train import predict
+from training.data.splits import load_splits
+from training.engine.checkpoints import load_net
+from training.engine.config import DEFAULT_DATA
+from training.engine.predict import predict
 
 
 def mcnemar_exact(b: int, c: int) -> float:
@@ -75,12 +76,17 @@ def markdown(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--pairs", nargs="+", required=True, help="softmax_run:gacl_run, one per seed")
-    p.add_argument("--data", nargs="+", default=["../shared/data/quickdraw"])
-    p.add_argument("--out", required=True, help="folder for seeds.json and seeds.md")
-    args = p.parse_args()
+@dataclass
+class CompareSeedsArgs:
+    pairs: list[str]
+    """softmax_run:gacl_run, one pair of run folders per seed"""
+    out: str
+    """folder for seeds.json and seeds.md"""
+    data: list[str] = field(default_factory=lambda: [DEFAULT_DATA])
+    """sketch files or folders (the test split is used)"""
+
+
+def run_cli(args: CompareSeedsArgs) -> int:
     pairs = [(Path(a), Path(b)) for a, b in (p.split(":", 1) for p in args.pairs)]
     result = compare(pairs, args.data)
     out = Path(args.out)
@@ -88,7 +94,4 @@ def main() -> None:
     (out / "seeds.json").write_text(json.dumps(result, indent=1) + "\n")
     (out / "seeds.md").write_text(markdown(result))
     print(markdown(result))
-
-
-if __name__ == "__main__":
-    main()
+    return 0

@@ -1,6 +1,6 @@
 """Accuracy against training cost for a set of runs (the encoder-design study, scripts/encoder_study.sh).
 
-    python -m training.cost_curve --runs runs/enc-conv-compact runs/enc-bilstm-small --out docs/results/encoders
+    sketchq-train cost-curve --runs runs/enc-conv-compact runs/enc-bilstm-small --out docs/results/encoders
 
 Reads each run's metrics.jsonl (validation top-1, wall and process CPU seconds per epoch) and last.pt (the
 encoder: preset, input features, parameter count); writes encoders.md (a table) and
@@ -9,15 +9,28 @@ accuracy_vs_cpu_time.png (validation top-1 against cumulative CPU time and wall 
 
 from __future__ import annotations
 
-import argparse
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from sketchprep.preprocess import FEATURE_DIM, FEATURE_NAMES
+from training.engine.checkpoints import load_checkpoint
 from training.plots import plot_accuracy_vs_cost
-from training.report import epoch_records
+from training.reports.results import epoch_records
+
+
+@dataclass
+class CostCurveArgs:
+    runs: list[str]
+    """run folders of the encoder-design study (metrics.jsonl with CPU time per epoch, last.pt)"""
+    out: str
+    """folder for encoders.md and accuracy_vs_cpu_time.png"""
+
+
+def run_cli(args: CostCurveArgs) -> int:
+    print(write_cost_report([Path(r) for r in args.runs], Path(args.out)))
+    return 0
 
 
 def run_curve(run: Path) -> dict:
@@ -25,7 +38,7 @@ def run_curve(run: Path) -> dict:
     epochs = epoch_records(run)
     if not epochs or "epoch_cpu_seconds" not in epochs[0]:
         raise SystemExit(f"{run}: no epoch records with epoch_cpu_seconds (trained before they were logged)")
-    ck = torch.load(run / "last.pt", map_location="cpu", weights_only=False)
+    ck = load_checkpoint(run / "last.pt")
     features = ck["encoder"]["config"].get("input_features") or range(FEATURE_DIM)
     return {"preset": ck["config"]["preset"], "kind": ck["encoder"]["kind"],
             "inputs": ", ".join(FEATURE_NAMES[i].replace("_", " ") for i in features),
@@ -47,15 +60,3 @@ def write_cost_report(runs: list[Path], out: Path) -> str:
     text = "\n".join(lines) + "\n"
     (out / "encoders.md").write_text(text)
     return text
-
-
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--runs", nargs="+", required=True)
-    p.add_argument("--out", required=True)
-    args = p.parse_args()
-    print(write_cost_report([Path(r) for r in args.runs], Path(args.out)))
-
-
-if __name__ == "__main__":
-    main()

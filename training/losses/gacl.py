@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from typing import Annotated, Literal
 
 import torch
 import torch.nn.functional as F
+import tyro
 
 GACL_KINDS = ("cos", "sca", "mul", "add")
 DEFAULT_MARGINS = {"cos": (0.35, 0.8), "sca": (0.1, 0.3), "mul": (1.1, 1.25), "add": (0.45, 0.65)}
@@ -27,21 +29,26 @@ DEFAULT_MARGINS = {"cos": (0.35, 0.8), "sca": (0.1, 0.3), "mul": (1.1, 1.25), "a
 
 @dataclass
 class GACLConfig:
-    kind: str = "cos"
+    kind: Annotated[Literal[GACL_KINDS], tyro.conf.arg(name="gacl-kind")] = "cos"
+    """GACL variant: the form of the target logit A(q, theta_y)"""
     s: float = 64.0
+    """logit scale s (also the normalised softmax's, and the service's probability scale)"""
     l_a: float = 10.0
+    """lower end of the quality range [l_a, u_a] the margin maps"""
     u_a: float = 110.0
-    l_m: float | None = None  # None: the kind's default
+    """upper end of the quality range"""
+    l_m: float | None = None
+    """margin at q <= l_a (None: the kind's default)"""
     u_m: float | None = None
+    """margin at q >= u_a (None: the kind's default)"""
     lambda_g: float = 150.0
+    """weight of the regulariser q / u_a^2 + 1 / q; refused below its lower bound"""
     eps: float = 1e-6
+    """cosines are clamped to +-(1 - eps) before arccos"""
 
     def __post_init__(self) -> None:
         if self.kind not in GACL_KINDS:
             raise ValueError(f"GACL kind must be one of {GACL_KINDS}, got {self.kind!r}")
-        lo, hi = DEFAULT_MARGINS[self.kind]
-        self.l_m = lo if self.l_m is None else self.l_m
-        self.u_m = hi if self.u_m is None else self.u_m
         if not 0 < self.l_a < self.u_a:
             raise ValueError("need 0 < l_a < u_a")
         bound = self.lambda_g_lower_bound()
@@ -50,19 +57,30 @@ class GACLConfig:
                              "the optimal q would not lie inside [l_a, u_a]")
 
     @property
+    def margins(self) -> tuple[float, float]:
+        """(l_m, u_m), the kind's defaults where unset (the fields stay as given, so a CLI default is no
+        other kind's margin)."""
+        lo, hi = DEFAULT_MARGINS[self.kind]
+        return (lo if self.l_m is None else self.l_m, hi if self.u_m is None else self.u_m)
+
+    @property
     def k(self) -> float:
-        return (self.u_m - self.l_m) / (self.u_a - self.l_a)
+        l_m, u_m = self.margins
+        return (u_m - l_m) / (self.u_a - self.l_a)
 
     def lambda_g_lower_bound(self) -> float:
         c = math.pi / 2 if self.kind == "mul" else 1.0
         return self.s * self.k * c * self.u_a**2 * self.l_a**2 / (self.u_a**2 - self.l_a**2)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The config with the margins resolved (as checkpoints and model cards record it)."""
+        d = asdict(self)
+        d["l_m"], d["u_m"] = self.margins
+        return d
 
 
 def margin(q: torch.Tensor, cfg: GACLConfig) -> torch.Tensor:
-    return cfg.l_m + cfg.k * (q.clamp(cfg.l_a, cfg.u_a) - cfg.l_a)
+    return cfg.margins[0] + cfg.k * (q.clamp(cfg.l_a, cfg.u_a) - cfg.l_a)
 
 
 def norm_softmax_loss(cos: torch.Tensor, y: torch.Tensor, s: float) -> torch.Tensor:

@@ -7,27 +7,46 @@ magnitude), cos (B, C) float32 (cosine to each class centre) and pred (B,) int64
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
 import torch
+import tyro
 
+from sketchprep.card import ModelCard, OnnxBlock
 from sketchprep.files import sha256_file
 from sketchprep.preprocess import PreprocessConfig, collate
-from training.card import build_model_card
+from training.engine.checkpoints import load_net
+from training.engine.config import DEFAULT_DATA
+from training.export.card import build_model_card
 from training.model.network import ExportWrapper, SketchQualityNet
 
 ONNX_FILE = "model.onnx"
-CARD_FILE = "model_card.json"
-OPSET = 18
+OPSET = 18  # of every ONNX graph this package writes (the scorer's and the Sketch-RNN's)
 
 
-def load_net(checkpoint: str | Path) -> tuple[SketchQualityNet, dict]:
-    ck = torch.load(checkpoint, map_location="cpu", weights_only=False)
-    net = SketchQualityNet(ck["encoder"]["kind"], ck["encoder"]["config"], len(ck["classes"]))
-    net.load_state_dict(ck["model"])
-    net.eval()
-    return net, ck
+@dataclass
+class ExportArgs:
+    checkpoint: Annotated[str, tyro.conf.Positional, tyro.conf.arg(metavar="CHECKPOINT")]
+    """the checkpoint to export (runs/x/last.pt)"""
+    out: str
+    """output folder, e.g. models/gacl-cos"""
+    name: str
+    """the model's name in its card (and in every answer of the service)"""
+    data: list[str] = field(default_factory=lambda: [DEFAULT_DATA])
+    """sketch files or folders; the validation split calibrates the card's percentiles and thresholds"""
+    version: str = "1"
+    """the model's version in its card"""
+    evaluation: str | None = None
+    """evaluation.json (sketchq-train evaluate) to copy measured metrics from"""
+
+
+def run_cli(args: ExportArgs) -> int:
+    card = export_checkpoint(args.checkpoint, args.data, args.out, args.name, args.version, args.evaluation)
+    print(json.dumps({"onnx": card.onnx.file, "sha256": card.onnx.sha256}))
+    return 0
 
 
 def export_onnx(net: SketchQualityNet, path: Path, max_points: int) -> None:
@@ -44,10 +63,8 @@ def export_onnx(net: SketchQualityNet, path: Path, max_points: int) -> None:
     )
 
 
-
-
 def export_checkpoint(checkpoint: str, data: list[str], out_dir: str, name: str, version: str,
-                      evaluation: str | None = None) -> dict:
+                      evaluation: str | None = None) -> ModelCard:
     net, ck = load_net(checkpoint)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -55,10 +72,9 @@ def export_checkpoint(checkpoint: str, data: list[str], out_dir: str, name: str,
     onnx_path = out / ONNX_FILE
     export_onnx(net, onnx_path, pre.max_points)
     metrics = json.loads(Path(evaluation).read_text())["summary"] if evaluation else {}
-    card = build_model_card(net, ck, data, name, version, metrics)
-    card["onnx"] = {"file": ONNX_FILE, "sha256": sha256_file(onnx_path), "opset": OPSET,
-                    "inputs": {"points": "float32 (batch, length, 7)", "lengths": "int64 (batch,)"},
-                    "outputs": {"q": "float32 (batch,)", "cos": "float32 (batch, classes)",
-                                "pred": "int64 (batch,)"}}
-    (out / CARD_FILE).write_text(json.dumps(card, indent=1) + "\n")
+    onnx = OnnxBlock(file=ONNX_FILE, sha256=sha256_file(onnx_path), opset=OPSET,
+                     inputs={"points": "float32 (batch, length, 7)", "lengths": "int64 (batch,)"},
+                     outputs={"q": "float32 (batch,)", "cos": "float32 (batch, classes)", "pred": "int64 (batch,)"})
+    card = build_model_card(net, ck, data, name, version, metrics, onnx)
+    card.save(out)
     return card

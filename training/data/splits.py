@@ -1,0 +1,102 @@
+"""Read records, split them deterministically, convert each sketch once, keep it per split.
+
+The split is a hash of the drawing's content (not of its position in a file), so it is the same whatever
+files or order the data comes in, and duplicates of a drawing always land in the same split. The scorer
+keeps each sketch as (T, 7) point features (`load_splits`), the Sketch-RNN as stroke-5 rows
+(training.sketchrnn.data): both go through `split_sets`, so their held-out sketches are the same.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from sketchprep.formats import SketchRecord, read_records
+from sketchprep.preprocess import PreprocessConfig, sketch_to_points
+from sketchprep.strokes import Sketch
+
+SPLITS = ("train", "val", "test")
+
+
+def drawing_hash(record: SketchRecord) -> int:
+    h = hashlib.sha256()
+    for s in record.strokes:
+        h.update(np.round(np.asarray(s)).astype(np.int32).tobytes())
+        h.update(b"|")
+    return int.from_bytes(h.digest()[:8], "big")
+
+
+def split_of(record: SketchRecord, fractions: tuple[float, float] = (0.8, 0.1)) -> str:
+    u = (drawing_hash(record) % 10_000) / 10_000
+    if u < fractions[0]:
+        return "train"
+    return "val" if u < fractions[0] + fractions[1] else "test"
+
+
+@dataclass
+class SketchSet:
+    """The converted sketches of one split: items[i] an array (the scorer's (T_i, 7) points or the VAE's
+    (L_i, 5) stroke-5 rows), labels[i] a class index."""
+
+    classes: list[str]
+    items: list[np.ndarray] = field(default_factory=list)
+    labels: list[int] = field(default_factory=list)
+    recognized: list[bool | None] = field(default_factory=list)
+    records: list[SketchRecord] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.array([len(p) for p in self.items], dtype=np.int64)
+
+    def head(self, n: int) -> SketchSet:
+        """The first n sketches (records kept only if they were)."""
+        return SketchSet(self.classes, self.items[:n], self.labels[:n], self.recognized[:n], self.records[:n])
+
+
+# sketch -> converted item, or the reason it is left out (counted by split_sets)
+Convert = Callable[[Sketch], "np.ndarray | str"]
+
+
+def read_classes(paths: Iterable[Path | str], categories: Sequence[str] | None,
+                 ) -> tuple[list[str], list[SketchRecord]]:
+    """Records with at least one point (nothing to score otherwise) and the classes: `categories` in their
+    order, or every category found, sorted."""
+    records = [r for r in read_records(paths, categories) if sum(len(s) for s in r.strokes) > 0]
+    classes = sorted({r.category for r in records}) if categories is None else list(categories)
+    return classes, records
+
+
+def split_sets(records: Iterable[SketchRecord], classes: list[str], convert: Convert,
+               keep_records: bool = False) -> tuple[dict[str, SketchSet], Counter[str]]:
+    """Each record converted and put in its split; -> ({split: set}, counts of the left-out reasons)."""
+    index = {c: i for i, c in enumerate(classes)}
+    sets = {s: SketchSet(classes) for s in SPLITS}
+    left_out: Counter[str] = Counter()
+    for r in records:
+        item = convert(r.strokes)
+        if isinstance(item, str):
+            left_out[item] += 1
+            continue
+        target = sets[split_of(r)]
+        target.items.append(item)
+        target.labels.append(index[r.category])
+        target.recognized.append(r.recognized)
+        if keep_records:
+            target.records.append(r)
+    return sets, left_out
+
+
+def load_splits(paths: Iterable[Path | str], categories: Sequence[str] | None, pre: PreprocessConfig,
+                keep_records: bool = False) -> tuple[list[str], dict[str, SketchSet]]:
+    """Read, split by hash and preprocess into the scorer's (T, 7) point features."""
+    classes, records = read_classes(paths, categories)
+    sets, _ = split_sets(records, classes, lambda strokes: sketch_to_points(strokes, pre), keep_records)
+    return classes, sets
