@@ -4,9 +4,12 @@ import json
 
 import pytest
 
-from training.cost_curve import run_curve, write_cost_report
+from sketchprep.preprocess import FEATURE_DIM, FEATURE_NAMES
+from training.engine.checkpoints import load_net
+from training.engine.config import TrainConfig
+from training.engine.loop import train
 from training.model import ENCODER_PRESETS, SketchQualityNet
-from training.train import TrainConfig, train
+from training.reports.cost_curve import run_curve, write_cost_report
 
 CLASSES = ["circle", "cross", "zigzag"]  # the synthetic_folder fixture's classes
 
@@ -23,8 +26,12 @@ def two_runs(synthetic_folder, tmp_path_factory):
 
 def test_curves_carry_the_run_cost_and_what_was_trained(two_runs):
     full, abs_only = run_curve(two_runs[0]), run_curve(two_runs[1])
-    assert full["inputs"] == "x, y, dx, dy, pen down, pen up, end"
-    assert abs_only["inputs"] == "x, y, pen down, pen up, end"
+    # the inputs named are the features the trained encoder really reads (its selection buffer)
+    for run, curve in zip(two_runs, (full, abs_only), strict=True):
+        index = load_net(run / "last.pt")[0].encoder.feature_index
+        read = range(FEATURE_DIM) if index is None else index.tolist()
+        assert curve["inputs"].split(", ") == [FEATURE_NAMES[i].replace("_", " ") for i in read]
+    assert len(full["inputs"].split(", ")) == 7 and "dx" not in abs_only["inputs"].split(", ")
     for c, preset in ((full, "conv-compact"), (abs_only, "conv-compact-abs")):
         spec = ENCODER_PRESETS[preset]
         expected = sum(p.numel() for p in SketchQualityNet(spec.kind, spec.config, 3).encoder.parameters())

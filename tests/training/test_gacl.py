@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from training.gacl import GACL_KINDS, GACLConfig, gacl_loss, margin, soft_bin, soft_bin_probs
+from training.losses.gacl import GACL_KINDS, GACLConfig, gacl_loss, margin, soft_bin, soft_bin_probs
 
 
 def test_lambda_g_lower_bound_matches_the_formula_and_is_enforced():
@@ -56,19 +56,25 @@ def test_target_logit_falls_as_q_rises_and_gradients_stay_finite(kind):
     assert torch.isfinite(loss) and torch.isfinite(cos.grad).all() and torch.isfinite(f.grad).all()
     assert math.isfinite(stats["reg"])
     # geometry: a larger margin (larger q) makes the true-class logit smaller -> higher CE at fixed theta
-    lo, _ = gacl_loss(torch.tensor([[20.0, 0.0]]), torch.tensor([[0.5, 0.2]]), torch.tensor([0]), cfg)
-    hi, _ = gacl_loss(torch.tensor([[100.0, 0.0]]), torch.tensor([[0.5, 0.2]]), torch.tensor([0]), cfg)
-    ce_lo = lo - cfg.lambda_g * (20 / cfg.u_a**2 + 1 / 20)
-    ce_hi = hi - cfg.lambda_g * (100 / cfg.u_a**2 + 1 / 100)
-    assert ce_hi > ce_lo
+    _, at_20 = gacl_loss(torch.tensor([[20.0, 0.0]]), torch.tensor([[0.5, 0.2]]), torch.tensor([0]), cfg)
+    _, at_100 = gacl_loss(torch.tensor([[100.0, 0.0]]), torch.tensor([[0.5, 0.2]]), torch.tensor([0]), cfg)
+    assert at_100["ce"] > at_20["ce"]
 
 
-def test_regulariser_optimum_lies_inside_the_quality_range():
-    # with p_y ~ 1 the CE term vanishes; q / u_a^2 + 1 / q is minimal at q = u_a
+def test_the_loss_is_smallest_at_q_equal_u_a_when_the_sketch_sits_on_its_centre():
+    """With cos_y = 1 and every other cosine -1 the CE term vanishes, so gacl_loss over q is the regulariser
+    lambda_g (q / u_a^2 + 1 / q): minimal at u_a, where it is 2 lambda_g / u_a; ramp 0 leaves only the CE."""
     cfg = GACLConfig()
-    qs = torch.linspace(5, 200, 400)
-    reg = qs / cfg.u_a**2 + 1 / qs
-    assert float(qs[reg.argmin()]) == pytest.approx(cfg.u_a, abs=1.0)
+    qs = torch.linspace(5, 200, 391)  # steps of 0.5
+    cos = torch.tensor([[1.0, -1.0, -1.0]])
+    losses = [float(gacl_loss(torch.tensor([[float(q), 0.0]]), cos, torch.tensor([0]), cfg)[0]) for q in qs]
+    best = int(torch.tensor(losses).argmin())
+    assert float(qs[best]) == pytest.approx(cfg.u_a, abs=0.5)
+    assert losses[best] == pytest.approx(2 * cfg.lambda_g / cfg.u_a, rel=1e-4)
+    assert losses[0] > losses[best] and losses[-1] > losses[best]
+    ce_only, stats = gacl_loss(torch.tensor([[30.0, 0.0]]), torch.tensor([[0.5, 0.2, 0.1]]), torch.tensor([0]), cfg,
+                               ramp=0.0)
+    assert float(ce_only) == pytest.approx(stats["ce"]) and stats["reg"] > 0
 
 
 def test_unknown_kind_is_refused():

@@ -6,9 +6,15 @@ import numpy as np
 import pytest
 import torch
 
+from sketchprep.preprocess import PreprocessConfig
 from training.cli import main as cli_main
-from training.monitor import feature_health
-from training.train import TrainConfig, lr_factor, soft_bins_for_epoch, train
+from training.data.splits import load_splits
+from training.engine.checkpoints import load_net
+from training.engine.collapse import feature_health
+from training.engine.config import TrainConfig
+from training.engine.loop import train
+from training.engine.predict import predict
+from training.engine.schedule import lr_factor, soft_bins_for_epoch
 
 CLASSES = ["circle", "cross", "zigzag"]  # the synthetic_folder fixture's classes
 
@@ -125,7 +131,14 @@ def test_cli_train_evaluate_export_end_to_end(synthetic_folder, tmp_path):
     assert cli_main(["evaluate", str(run / "last.pt"), "--data", str(synthetic_folder), "--out", str(ev),
                      "--auroc-categories", "circle", "zigzag", "--corruption-sample", "20"]) == 0
     result = json.loads((ev / "evaluation.json").read_text())
-    assert 0.0 <= result["summary"]["top1"] <= 1.0 and (ev / "q_vs_theta.png").stat().st_size > 1000
+    # top-1 is the trained network's accuracy on the test split, recomputed here from the checkpoint
+    net, ck = load_net(run / "last.pt")
+    _, sets = load_splits([str(synthetic_folder)], ck["classes"], PreprocessConfig.from_dict(ck["preprocess"]))
+    _, cos = predict(net, sets["test"])
+    right = cos.argmax(1).numpy() == np.asarray(sets["test"].labels)
+    assert result["summary"]["n"] == len(right) > 0
+    assert result["summary"]["top1"] == pytest.approx(float(right.mean()), abs=1e-12)
+    assert (ev / "q_vs_theta.png").stat().st_size > 1000
     model = tmp_path / "model"
     assert cli_main(["export", str(run / "last.pt"), "--data", str(synthetic_folder), "--out", str(model),
                      "--name", "t", "--evaluation", str(ev / "evaluation.json")]) == 0
@@ -136,9 +149,12 @@ def test_cli_train_evaluate_export_end_to_end(synthetic_folder, tmp_path):
     assert len(table) == 101 and table == sorted(table)
 
 
-def test_cli_refuses_lambda_below_its_bound(synthetic_folder, tmp_path):
-    with pytest.raises(ValueError, match="lower bound"):
+def test_cli_refuses_lambda_below_its_bound(synthetic_folder, tmp_path, capsys):
+    with pytest.raises(SystemExit) as refused:
         cli_main(["train", "--data", str(synthetic_folder), "--out", str(tmp_path / "x"), "--lambda-g", "10"])
+    message = " ".join(capsys.readouterr().err.replace("\u2502", " ").split())  # tyro's box, unwrapped
+    assert refused.value.code == 2 and "below its lower bound" in message
+    assert not (tmp_path / "x").exists()  # refused before any work
 
 
 def test_init_from_fewer_classes_copies_shared_centres_and_imprints_new_ones(synthetic_folder, tmp_path):
@@ -155,14 +171,8 @@ def test_init_from_fewer_classes_copies_shared_centres_and_imprints_new_ones(syn
     torch.testing.assert_close(c3[0], c2[0], atol=1e-6, rtol=0)  # circle
     torch.testing.assert_close(c3[2], c2[1], atol=1e-6, rtol=0)  # zigzag
     # the new class (cross) is imprinted: its centre points where cross sketches' features point
-    from sketchprep.preprocess import PreprocessConfig
-    from training.data import load_splits
-    from training.export import load_net
-
     net, _ = load_net(tmp_path / "three" / "last.pt")
     _, sets = load_splits([str(synthetic_folder)], CLASSES, PreprocessConfig())
-    from training.train import predict
-
     _, cos = predict(net, sets["val"])
     labels = torch.as_tensor(sets["val"].labels)
     assert float(cos[labels == 1, 1].mean()) > float(cos[labels != 1, 1].mean()) + 0.05
