@@ -21,7 +21,7 @@ from service.schemas import AttributeRequest, AttributeResponse, AttributeThresh
 from service.scoring import Scorer
 from service.settings import Settings
 from service.sketches import to_strokes
-from sketchprep.attribution import Eval, Rule, attribute, card_rules
+from sketchprep.attribution import DEFAULT_MAX_REMOVALS, DEFAULT_MIN_GAIN, Eval, Rule, attribute, card_rules
 from sketchprep.preprocess import sketch_to_points
 from sketchprep.strokes import Sketch, strokes_to_drawing
 
@@ -32,10 +32,11 @@ class Attributor:
         self.metrics = metrics
         self.max_strokes = settings.attribute_max_strokes
         self.max_removals_limit = settings.attribute_max_removals
-        block = scorer.card.raw["thresholds"]["attribution"]
-        self.default_removals = min(int(block.get("max_removals", 5)), self.max_removals_limit)
-        self.min_gain = float(block.get("min_gain", 0.5))
-        rule, self.q_rules, score_rule = card_rules(scorer.card.raw)
+        block = scorer.card.typed.thresholds.attribution
+        removals = DEFAULT_MAX_REMOVALS if block.max_removals is None else block.max_removals
+        self.default_removals = min(removals, self.max_removals_limit)
+        self.min_gain = DEFAULT_MIN_GAIN if block.min_gain is None else block.min_gain
+        rule, self.q_rules, score_rule = card_rules(block, scorer.card.classes)
         self.score_rule = score_rule if rule == "score" else None  # None: the paper's q rule
 
     async def attribute(self, req: AttributeRequest) -> AttributeResponse:

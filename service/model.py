@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from service.errors import InferenceError, ModelLoadError
+from sketchprep.card import ModelCard as TypedCard
 from sketchprep.files import sha256_file as file_sha256
 from sketchprep.preprocess import PreprocessConfig
 
@@ -69,11 +70,13 @@ class ModelCard:
     q_min: float
     theta_suspect: float
     raw: dict[str, Any]
+    typed: TypedCard
 
     @classmethod
     def load(cls, model_dir: Path, verify_sha256: bool = True) -> ModelCard:
         card_path = Path(model_dir) / CARD_FILE
         try:
+            typed = TypedCard.load(model_dir)  # refuses a card of another version
             card = json.loads(card_path.read_text())
             onnx_path = Path(model_dir) / card["onnx"]["file"]
             sha = file_sha256(onnx_path)
@@ -89,7 +92,8 @@ class ModelCard:
             model = cls(name=str(card["name"]), version=str(card["version"]), classes=classes,
                         preprocess=PreprocessConfig.from_dict(card["preprocess"]), onnx_path=onnx_path, sha256=sha,
                         probability_scale=float(card["probability_scale"]), levels=levels, tables=tables,
-                        q_min=float(check["q_min"]), theta_suspect=float(check["theta_suspect"]), raw=card)
+                        q_min=float(check["q_min"]), theta_suspect=float(check["theta_suspect"]), raw=card,
+                        typed=typed)
         except ModelLoadError:
             raise
         except (OSError, KeyError, TypeError, ValueError) as e:
