@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 DATA   ?= ../shared/data/quickdraw
 
-.PHONY: serve test lint bench train-shipped report openapi
+.PHONY: serve test lint bench train-shipped report docs openapi
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,8 @@ report: $(PY)
 	$(PY) -m training.cli report --runs runs/softmax runs/gacl-cos runs/gacl-cos-rank runs/gacl-cos-rank4 runs/gacl-cos-rankdrop \
 	  runs/gacl-cos-rankdrop4 runs/gacl-cos-e6 runs/gacl-cos-e3 runs/gacl-cos-e3-nobin --baseline softmax --out docs/results
 
-## Regenerate openapi.yaml from the app
-openapi: $(PY)
-	$(PY) -m service.openapi
+## Regenerate the documents written from the code: openapi.yaml (the app) and the README settings table (Settings)
+docs: $(PY)
+	$(PY) -m service.docs
+
+openapi: docs

@@ -42,16 +42,17 @@ def main() -> None:
         sys.setswitchinterval(args.switch_interval_ms / 1000.0)
     sys.path.insert(0, str(args.repo.resolve()))
 
-    from service.batcher import Batcher, BatcherConfig
-    from service.engine import Engine, EngineOutputs
-    from service.metrics import Metrics
-    from service.model import ModelCard
-    from service.settings import Settings
+    from service.core.metrics import Metrics
+    from service.core.settings import Settings
+    from service.inference.batcher import Batcher, BatcherConfig
+    from service.inference.engine import Engine
+    from service.inference.loaded_model import LoadedModel
+    from service.inference.outputs import EngineOutputs
     from sketchprep.formats import read_ndjson
     from sketchprep.preprocess import sketch_to_points
 
     model_dir = args.model_dir or args.repo / "models" / "gacl-cos"
-    card = ModelCard.load(model_dir)
+    card = LoadedModel.load(model_dir)
     settings = Settings(model_dir=model_dir)
     engine = Engine(card, settings)
     cats = [c for c in card.classes if (args.data / f"{c}.ndjson.gz").exists()]

@@ -25,7 +25,6 @@ import os
 import platform
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,11 +37,13 @@ import httpx
 import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path[:0] = [str(REPO), str(REPO / "tests")]  # the service, and the process helpers the tests use
 
-from service.engine import Engine  # noqa: E402
-from service.model import ModelCard  # noqa: E402
-from service.settings import Settings  # noqa: E402
+from server_proc import RedisProc, ServerProc  # noqa: E402
+
+from service.core.settings import Settings  # noqa: E402
+from service.inference.engine import Engine  # noqa: E402
+from service.inference.loaded_model import LoadedModel  # noqa: E402
 from sketchprep.formats import read_ndjson  # noqa: E402
 from sketchprep.preprocess import collate, sketch_to_points  # noqa: E402
 from sketchprep.strokes import strokes_to_drawing  # noqa: E402
@@ -57,12 +58,6 @@ def log(msg: str) -> None:
 def training_running() -> bool:
     r = subprocess.run(["pgrep", "-f", TRAIN_PATTERN], capture_output=True, text=True)
     return any(pid.strip() and int(pid) != os.getpid() for pid in r.stdout.split())
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # --- data ------------------------------------------------------------------------------------------
@@ -131,7 +126,7 @@ def measure_ceiling(model_dir: Path, sketches: list[dict[str, Any]], seconds: fl
     """Every (threads, workers, batch) layout `rounds` times, interleaved; each layout's median is kept."""
     from sketchprep.strokes import strokes_from_drawing
 
-    card = ModelCard.load(model_dir)
+    card = LoadedModel.load(model_dir)
     strokes = [strokes_from_drawing(s["strokes"]) for s in sketches]
     t0 = time.perf_counter()
     points = [sketch_to_points(s, card.preprocess) for s in strokes]  # (T_i, 7) each
@@ -157,79 +152,55 @@ def measure_ceiling(model_dir: Path, sketches: list[dict[str, Any]], seconds: fl
 
 # --- 2-4. the server under load ---------------------------------------------------------------------
 
-class Server:
-    def __init__(self, model_dir: Path, **settings: Any) -> None:
-        self.port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SKETCHQ_") and k != "REDIS_URL"}
-        env.update({"SKETCHQ_MODEL_DIR": str(model_dir), "SKETCHQ_PORT": str(self.port), "SKETCHQ_LOG_LEVEL": "warning",
-                    "SKETCHQ_SHUTDOWN_GRACE_S": "0"})
-        env.update({f"SKETCHQ_{k.upper()}": str(v) for k, v in settings.items()})
-        self.settings = settings
-        self.proc = subprocess.Popen([sys.executable, "-m", "service"], cwd=REPO, env=env)
-        self.url = f"http://127.0.0.1:{self.port}"
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"server exited with {self.proc.returncode}")
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise SystemExit("server did not become ready")
+def metric_sum(server: ServerProc, name: str, **labels: str) -> float:
+    """The sum of a metric's samples with these labels, from the server's /metrics."""
+    from prometheus_client.parser import text_string_to_metric_families
 
-    def metric(self, name: str, **labels: str) -> float:
-        from prometheus_client.parser import text_string_to_metric_families
-
-        text = httpx.get(f"{self.url}/metrics", timeout=10).text
-        total = 0.0
-        for fam in text_string_to_metric_families(text):
-            for s in fam.samples:
-                if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()):
-                    total += s.value
-        return total
-
-    def cpu_seconds(self) -> tuple[float, float]:
-        """(whole process, main thread: the event loop) CPU seconds so far, from /proc."""
-        def ticks(stat: str) -> int:
-            fields = stat[stat.rindex(")") + 2:].split()
-            return int(fields[11]) + int(fields[12])  # utime + stime
-
-        hz = os.sysconf("SC_CLK_TCK")
-        pid = self.proc.pid
-        whole = ticks(Path(f"/proc/{pid}/stat").read_text())
-        main = ticks(Path(f"/proc/{pid}/task/{pid}/stat").read_text())
-        return whole / hz, main / hz
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(60)
+    text = httpx.get(f"{server.url}/metrics", timeout=10).text
+    return sum(s.value for fam in text_string_to_metric_families(text) for s in fam.samples
+               if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()))
 
 
-def load(server: Server, bodies: Path, concurrency: int, duration: float, warmup: float) -> dict[str, Any]:
+def cpu_seconds(server: ServerProc) -> tuple[float, float]:
+    """(whole process, main thread: the event loop) CPU seconds so far, from /proc."""
+    def ticks(stat: str) -> int:
+        fields = stat[stat.rindex(")") + 2:].split()
+        return int(fields[11]) + int(fields[12])  # utime + stime
+
+    hz = os.sysconf("SC_CLK_TCK")
+    pid = server.proc.pid
+    whole = ticks(Path(f"/proc/{pid}/stat").read_text())
+    main = ticks(Path(f"/proc/{pid}/task/{pid}/stat").read_text())
+    return whole / hz, main / hz
+
+
+def start_server(model_dir: Path, **settings: Any) -> ServerProc:
+    return ServerProc(model_dir=model_dir, log_level="warning", **settings)
+
+
+def load(server: ServerProc, bodies: Path, concurrency: int, duration: float, warmup: float) -> dict[str, Any]:
     cmd = [sys.executable, str(REPO / "bench" / "load.py"), "--port", str(server.port), "--bodies", str(bodies),
            "--concurrency", str(concurrency), "--duration", str(duration), "--warmup", str(warmup)]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True)
     return json.loads(out.stdout)
 
 
-def sweep(server: Server, bodies: dict[int, Path], concurrencies: list[int], duration: float,
+def sweep(server: ServerProc, bodies: dict[int, Path], concurrencies: list[int], duration: float,
           warmup: float) -> list[dict[str, Any]]:
     rows = []
     for size, path in bodies.items():
         for c in concurrencies:
-            b0 = server.metric("sketchq_batch_size_count")
-            s0 = server.metric("sketchq_batch_size_sum")
-            n0 = server.metric("sketchq_http_request_duration_seconds_count", endpoint="/score")
-            cpu0, main0 = server.cpu_seconds()
+            b0 = metric_sum(server, "sketchq_batch_size_count")
+            s0 = metric_sum(server, "sketchq_batch_size_sum")
+            n0 = metric_sum(server, "sketchq_http_request_duration_seconds_count", endpoint="/score")
+            cpu0, main0 = cpu_seconds(server)
             r = load(server, path, c, duration, warmup)
-            cpu1, main1 = server.cpu_seconds()
-            answered = server.metric("sketchq_http_request_duration_seconds_count", endpoint="/score") - n0
-            batches = server.metric("sketchq_batch_size_count") - b0
+            cpu1, main1 = cpu_seconds(server)
+            answered = metric_sum(server, "sketchq_http_request_duration_seconds_count", endpoint="/score") - n0
+            batches = metric_sum(server, "sketchq_batch_size_count") - b0
             r.update({"sketches_per_request": size,
                       "sketches_per_s": round(r["requests_per_s"] * size, 1),
-                      "mean_batch_size": round((server.metric("sketchq_batch_size_sum") - s0) / batches, 2)
+                      "mean_batch_size": round((metric_sum(server, "sketchq_batch_size_sum") - s0) / batches, 2)
                       if batches else None,
                       # over warm-up and window (every request the server answered): where the CPU goes
                       "server_cpu_ms_per_request": round(1000 * (cpu1 - cpu0) / answered, 3) if answered else None,
@@ -243,32 +214,20 @@ def sweep(server: Server, bodies: dict[int, Path], concurrencies: list[int], dur
     return rows
 
 
-def cache_hits(server: Server, bodies: Path, duration: float) -> dict[str, Any]:
+def cache_hits(server: ServerProc, bodies: Path, duration: float) -> dict[str, Any]:
     lines = [ln for ln in bodies.read_text().splitlines() if ln.strip()][:50]
     warm = bodies.with_suffix(".warm.jsonl")
     warm.write_text("\n".join(lines) + "\n")
     for body in lines:  # fill the cache
         httpx.post(f"{server.url}/score", content=body, headers={"content-type": "application/json"}, timeout=30)
-    h0, m0 = (server.metric("sketchq_cache_requests_total", outcome=o) for o in ("hit", "miss"))
+    h0, m0 = (metric_sum(server, "sketchq_cache_requests_total", outcome=o) for o in ("hit", "miss"))
     r = load(server, warm, 1, duration, 0.5)
-    hits = server.metric("sketchq_cache_requests_total", outcome="hit") - h0
-    misses = server.metric("sketchq_cache_requests_total", outcome="miss") - m0
+    hits = metric_sum(server, "sketchq_cache_requests_total", outcome="hit") - h0
+    misses = metric_sum(server, "sketchq_cache_requests_total", outcome="miss") - m0
     r.update({"cache_hits": hits, "cache_misses": misses})
     log(f"cache hits ({server.settings.get('cache', 'auto')}): p50={r['p50_ms']} p99={r['p99_ms']} ms, "
         f"hits={hits} misses={misses}")
     return r
-
-
-def start_redis() -> tuple[subprocess.Popen, str] | None:
-    exe = shutil.which("redis-server")
-    if exe is None:
-        return None
-    port = free_port()
-    proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                             "--maxmemory", "256mb", "--maxmemory-policy", "allkeys-lru"],
-                            stdout=subprocess.DEVNULL)
-    time.sleep(0.5)
-    return proc, f"redis://127.0.0.1:{port}/0"
 
 
 def main() -> None:
@@ -298,7 +257,7 @@ def main() -> None:
     if contended_at_start:
         log("WARNING: a training job is running: numbers are taken under CPU contention")
 
-    card = ModelCard.load(model_dir)
+    card = LoadedModel.load(model_dir)
     sketches = load_sketches(args.data, card.classes, args.sketches)
     tmp = Path(tempfile.mkdtemp(prefix="sketchq-bench-"))
     bodies = {1: write_bodies(tmp / "single.jsonl", sketches, 1), 64: write_bodies(tmp / "batch64.jsonl", sketches, 64)}
@@ -317,7 +276,7 @@ def main() -> None:
     for name, extra in configs.items():
         if name in args.skip:
             continue
-        server = Server(model_dir, **common, **extra)
+        server = start_server(model_dir, **common, **extra)
         try:
             log(f"server '{name}' settings: {common | extra}")
             result[name] = {"server_settings": common | extra,
@@ -326,20 +285,19 @@ def main() -> None:
             server.stop()
     if "cache" not in args.skip:
         result["cache_hits"] = {}
-        server = Server(model_dir, cache="memory")
+        server = start_server(model_dir, cache="memory")
         try:
             result["cache_hits"]["memory"] = cache_hits(server, bodies[1], args.duration)
         finally:
             server.stop()
-        redis = start_redis()
-        if redis is not None:
-            proc, url = redis
-            server = Server(model_dir, cache="redis", redis_url=url)
+        if shutil.which("redis-server"):
+            redis = RedisProc(maxmemory="256mb")
+            server = start_server(model_dir, cache="redis", redis_url=redis.url)
             try:
                 result["cache_hits"]["redis"] = cache_hits(server, bodies[1], args.duration)
             finally:
                 server.stop()
-                proc.kill()
+                redis.stop()
     if "ceiling" not in args.skip:
         result["ceiling_after"] = measure_ceiling(model_dir, sketches, args.ceiling_seconds, args.ceiling_rounds)
         # The ceiling is the better of the two measurements (the stricter reference for the targets).

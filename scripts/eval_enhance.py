@@ -29,11 +29,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from service.vae import chamfer, to_vae_frame  # noqa: E402
+from service.inference.vae import chamfer, to_vae_frame  # noqa: E402
 from sketchprep.formats import SketchRecord, canonical_category, read_records  # noqa: E402
+from sketchprep.split import split_of  # noqa: E402
 from sketchprep.stroke5 import encoder_rows, pad_batch, stroke5_to_strokes  # noqa: E402
 from sketchprep.strokes import Sketch, strokes_to_drawing  # noqa: E402
-from training.data.splits import split_of  # noqa: E402
 from training.sketchrnn.latent_search import QualityCritic, SearchConfig, encode_mean, latent_search  # noqa: E402
 from training.sketchrnn.model import SketchRNN, load_model  # noqa: E402
 
@@ -44,7 +44,7 @@ def held_out(data: Path, classes: list[str], per_class: int, split: str = "test"
     picked: dict[str, list[SketchRecord]] = defaultdict(list)
     for rec in read_records([data], classes):
         key = canonical_category(rec.category)
-        if key in want and len(picked[key]) < per_class and split_of(rec) == split:
+        if key in want and len(picked[key]) < per_class and split_of(rec.strokes) == split:
             picked[key].append(rec)
     return [r for c in classes for r in picked[canonical_category(c)]]
 

@@ -18,10 +18,10 @@ from types import FrameType
 
 import uvicorn
 
-from service.http import CoalescingHttpToolsProtocol
+from service.core.settings import Settings
 from service.main import create_app
-from service.settings import Settings
 from service.state import ServiceState
+from service.transport.coalesce import CoalescingHttpToolsProtocol
 
 log = logging.getLogger("service")
 

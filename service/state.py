@@ -1,4 +1,5 @@
-"""Everything one running app owns, started and stopped by the lifespan: model, engine, batcher, cache."""
+"""Everything one running app owns, started and stopped by the lifespan: model, engine, batcher, cache and the
+operations built on them (the composition root: routes and the fast path reach them through here)."""
 
 from __future__ import annotations
 
@@ -6,18 +7,19 @@ import asyncio
 import logging
 import time
 
-from service.attribution import Attributor
-from service.batcher import Batcher, BatcherConfig
-from service.cache import Cache, make_cache
-from service.engine import Engine
-from service.enhance import Enhancer
-from service.metrics import Metrics
-from service.model import ModelCard
-from service.scoring import Scorer
-from service.settings import Settings
-from service.sketches import Limits
-from service.vae import CARD_FILE as VAE_CARD_FILE
-from service.vae import VaeModel
+from service.cache.base import Cache
+from service.cache.select import make_cache
+from service.core.metrics import Metrics
+from service.core.settings import Settings
+from service.inference.batcher import Batcher, BatcherConfig
+from service.inference.engine import Engine
+from service.inference.loaded_model import LoadedModel
+from service.inference.vae import CARD_FILE as VAE_CARD_FILE
+from service.inference.vae import VaeModel
+from service.ops.attribution import Attributor
+from service.ops.enhancement import Enhancer
+from service.ops.limits import Limits
+from service.ops.scoring import Scorer
 
 log = logging.getLogger("service")
 
@@ -26,7 +28,7 @@ class ServiceState:
     def __init__(self, settings: Settings, metrics: Metrics) -> None:
         self.settings = settings
         self.metrics = metrics
-        self.card: ModelCard | None = None
+        self.model: LoadedModel | None = None
         self.engine: Engine | None = None
         self.batcher: Batcher | None = None
         self.cache: Cache | None = None
@@ -40,18 +42,18 @@ class ServiceState:
         s = self.settings
         started = time.perf_counter()
         # Loading and warming the model is blocking work: keep it off the event loop.
-        card = await asyncio.to_thread(ModelCard.load, s.model_dir, s.verify_model_sha256)
-        engine = await asyncio.to_thread(Engine, card, s)
-        buckets = s.buckets_for(card.preprocess.max_points)
+        model = await asyncio.to_thread(LoadedModel.load, s.model_dir, s.verify_model_sha256)
+        engine = await asyncio.to_thread(Engine, model, s)
+        buckets = s.buckets_for(model.preprocess.max_points)
         await asyncio.to_thread(engine.warmup, buckets, sorted({1, s.max_batch}))
-        self.card, self.engine = card, engine
+        self.model, self.engine = model, engine
         self.batcher = Batcher(engine.run, BatcherConfig(
             max_batch=s.max_batch, max_wait_s=s.max_wait_ms / 1000.0, max_queue=s.max_queue, buckets=buckets,
             workers=s.engine_workers, timeout_s=s.request_timeout_s,
             retry_after_s=s.retry_after_s), self.metrics)
         await self.batcher.start()
-        self.cache = make_cache(s, len(card.classes), self.metrics)
-        self.scorer = Scorer(card, self.batcher, self.cache, Limits.from_settings(s), self.metrics)
+        self.cache = make_cache(s, len(model.classes), self.metrics)
+        self.scorer = Scorer(model, self.batcher, self.cache, Limits.from_settings(s), self.metrics)
         self.attributor = Attributor(self.scorer, s, self.metrics)
         if (s.enhance_model_dir / VAE_CARD_FILE).exists():
             vae = await asyncio.to_thread(VaeModel.load, s.enhance_model_dir, max(1, s.intra_op_threads))
@@ -59,12 +61,12 @@ class ServiceState:
             log.info("enhancement VAE loaded from %s", s.enhance_model_dir)
         else:
             log.info("no enhancement VAE in %s: /enhance answers 503", s.enhance_model_dir)
-        self.metrics.model_info.labels(card.name, card.version, card.sha256, ",".join(engine.providers),
+        self.metrics.model_info.labels(model.name, model.version, model.sha256, ",".join(engine.providers),
                                        engine.device).set(1)
         self.warmed = True
         self.metrics.ready.set(1)
         log.info("ready in %.1f s: model %s %s, providers %s, buckets %s, cache %s", time.perf_counter() - started,
-                 card.name, card.version, engine.providers, buckets, self.cache.backend)
+                 model.name, model.version, engine.providers, buckets, self.cache.backend)
 
     async def drain(self) -> None:
         """Fail readiness, refuse new work (503), finish what is queued, then 503 what is left.

@@ -21,6 +21,7 @@ from sketchprep.preprocess import FEATURE_DIM, FEATURE_NAMES, PreprocessConfig
 
 CARD_FILE = "model_card.json"
 CARD_VERSION = 1
+REFERENCE_U_A = 110.0  # GACL's reference upper end of the quality range
 
 
 class UnsupportedCardError(ValueError):
@@ -170,3 +171,8 @@ class ModelCard(_Block):
 
     def onnx_path(self, model_dir: str | Path) -> Path:
         return Path(model_dir) / self.onnx.file
+
+    @property
+    def quality_top(self) -> float:
+        """The top u_a of GACL's quality range (the reference constant 110 for a softmax model)."""
+        return float((self.gacl or {}).get("u_a", REFERENCE_U_A))

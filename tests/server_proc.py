@@ -1,15 +1,18 @@
-"""`python -m service` in a subprocess on a free port, for the service and the deployment tests alike
-(tests/ is on sys.path through tests/conftest.py)."""
+"""The processes the tests and the benchmark run: `python -m service` on a free port and a throw-away
+redis-server, and waiting for a condition with a deadline (instead of sleeping). For the service, web and
+deployment tests (tests/ is on sys.path through tests/conftest.py) and bench/run.py."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +28,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_until(check: Callable[[], Any], timeout_s: float = 15.0, what: str = "the condition",
+               interval_s: float = 0.01) -> Any:
+    """Poll `check` until it returns something true (returned), or fail after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {timeout_s} s")
+        time.sleep(interval_s)
+
+
 class ServerProc:
     """The server with settings given as SKETCHQ_* variables (no shutdown grace unless asked for); ready when
     the constructor returns."""
@@ -32,6 +48,7 @@ class ServerProc:
     def __init__(self, **settings: Any) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.settings = settings
         env = {k: v for k, v in os.environ.items() if not k.startswith("SKETCHQ_") and k != "REDIS_URL"}
         env.update({"SKETCHQ_PORT": str(self.port), "SKETCHQ_HOST": "127.0.0.1", "SKETCHQ_SHUTDOWN_GRACE_S": "0",
                     "SKETCHQ_LOG_LEVEL": "info", "PYTHONUNBUFFERED": "1"})
@@ -70,3 +87,34 @@ class ServerProc:
                 self.proc.wait(5)
         self.log_file.close()
         Path(self.log_file.name).unlink(missing_ok=True)
+
+
+class RedisProc:
+    """A throw-away redis-server on a free port (no persistence)."""
+
+    def __init__(self, port: int | None = None, maxmemory: str = "64mb") -> None:
+        exe = shutil.which("redis-server")
+        if exe is None:
+            raise RuntimeError("redis-server is not installed (apt-get install -y redis-server)")
+        self.port = port or free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc = subprocess.Popen(
+            [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--maxmemory", maxmemory, "--maxmemory-policy", "allkeys-lru"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)

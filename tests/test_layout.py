@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("sketchprep", "training")  # service: after its regrouping
+PACKAGES = ("sketchprep", "training", "service")
 MAX_LINES = 300
 MAX_MODULES_PER_FOLDER = 12
 

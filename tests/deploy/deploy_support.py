@@ -11,10 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import AliasChoices
 from server_proc import ServerProc
 
-from service.settings import Settings
+from service.core.settings import Settings, env_names
 
 REPO = Path(__file__).resolve().parents[2]
 MODEL_DIR = REPO / "models" / "gacl-cos"
@@ -23,17 +22,7 @@ MODEL_DIR = REPO / "models" / "gacl-cos"
 # --- settings --------------------------------------------------------------------------------------------
 def settings_env_names() -> dict[str, list[str]]:
     """Each Settings field -> the environment variable names it is read from (as pydantic-settings does)."""
-    prefix = Settings.model_config.get("env_prefix", "")
-    out: dict[str, list[str]] = {}
-    for name, info in Settings.model_fields.items():
-        alias = info.validation_alias
-        if isinstance(alias, AliasChoices):
-            out[name] = [c for c in alias.choices if isinstance(c, str)]
-        elif isinstance(alias, str):
-            out[name] = [alias]
-        else:
-            out[name] = [f"{prefix}{name}".upper()]
-    return out
+    return env_names()
 
 
 def field_for_env(name: str) -> str | None:

@@ -22,7 +22,7 @@ from deploy_support import (
     uses_variable,
 )
 
-from service.settings import Settings
+from service.core.settings import Settings
 
 
 def api_env(compose: dict[str, Any]) -> dict[str, str | None]:

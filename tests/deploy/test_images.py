@@ -191,8 +191,8 @@ def _module_file(module: str) -> Path | None:
 def _served_modules_imports(entry: str = "service.__main__") -> tuple[set[str], set[str]]:
     """(first-party modules `python -m service` reaches, top-level names of the others they import).
 
-    Offline tools that live in service/ but that the service never imports (`python -m service.web_examples`
-    imports `training` and torch on purpose) are not in the image's runtime path and do not count."""
+    Offline tools that live in service/ but that the service never imports (`python -m service.web.examples`,
+    `python -m service.docs`) are not in the image's runtime path and do not count."""
     seen: set[str] = set()
     roots: set[str] = set()
     todo = [entry]
@@ -229,8 +229,8 @@ def test_the_api_image_has_every_package_the_service_imports() -> None:
     dist_of = packages_distributions()
     lock = set(pins(REQ_DIR / "serve.txt")) | set(pins(REQ_DIR / "ort-cpu.txt"))
     modules, imports = _served_modules_imports()
-    assert {"service.main", "service.engine", "service.cache", "sketchprep.preprocess"} <= modules
-    assert "service.web_examples" not in modules  # the offline tool (it imports training)
+    assert {"service.main", "service.inference.engine", "service.cache.select", "sketchprep.preprocess"} <= modules
+    assert "service.web.examples" not in modules  # the offline tool that writes the page's examples
     assert {"onnxruntime", "redis", "uvicorn", "fastapi", "numpy"} <= imports
     for module in sorted(imports):
         dists = {canonicalize_name(d) for d in dist_of.get(module, [])}

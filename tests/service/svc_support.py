@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import itertools
 import os
-import shutil
-import socket
-import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
-from server_proc import ServerProc, free_port  # noqa: F401  (ServerProc: re-exported for the service tests)
+from server_proc import RedisProc, ServerProc, wait_until  # noqa: F401  (re-exported for the service tests)
 
 from sketchprep.formats import read_ndjson
 from sketchprep.strokes import strokes_to_drawing
@@ -49,37 +45,6 @@ def load_sketches(categories: list[str], per_category: int) -> list[dict[str, An
         for rec in itertools.islice(read_ndjson(path), per_category):
             out.append({"strokes": strokes_to_drawing(rec.strokes), "label": rec.category})
     return out
-
-
-class RedisProc:
-    """A throw-away redis-server on a free port (no persistence)."""
-
-    def __init__(self, port: int | None = None) -> None:
-        exe = shutil.which("redis-server")
-        if exe is None:
-            raise RuntimeError("redis-server is not installed (apt-get install -y redis-server)")
-        self.port = port or free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc = subprocess.Popen(
-            [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--maxmemory", "64mb", "--maxmemory-policy", "allkeys-lru"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as s:
-                    s.sendall(b"PING\r\n")
-                    if s.recv(16).startswith(b"+PONG"):
-                        return
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(5)
 
 
 def metric(text: str, name: str, **labels: str) -> float:

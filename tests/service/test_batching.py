@@ -15,12 +15,13 @@ import numpy as np
 import pytest
 from svc_support import ServerProc, metric, metrics_text
 
-from service.batcher import Batcher, BatcherConfig
-from service.engine import Engine, EngineOutputs
-from service.errors import InferenceError, QueueFullError, QueueTimeoutError, ShuttingDownError
-from service.metrics import Metrics
-from service.model import ModelCard
-from service.settings import Settings
+from service.core.errors import InferenceError, QueueFullError, QueueTimeoutError, ShuttingDownError
+from service.core.metrics import Metrics
+from service.core.settings import Settings
+from service.inference.batcher import Batcher, BatcherConfig
+from service.inference.engine import Engine
+from service.inference.loaded_model import LoadedModel
+from service.inference.outputs import EngineOutputs
 from sketchprep.preprocess import sketch_to_points
 from sketchprep.strokes import strokes_from_drawing
 
@@ -56,29 +57,44 @@ def test_alone_or_in_a_batch_the_answer_is_identical(server: ServerProc, sketche
 # --- the batcher in process, on the real engine ------------------------------------------------------
 
 class RecordingEngine:
-    """The real engine, recording each batch's shape; can be made to fail, or to take `delay_s` longer (a
-    long computation, during which the test queues more work)."""
+    """The real engine, recording each batch's shape; can be made to fail, or to hold its first batch until
+    `release` is set (a long computation, during which the test queues more work)."""
 
-    def __init__(self, engine: Engine, delay_s: float = 0.0) -> None:
+    def __init__(self, engine: Engine, hold_first: bool = False) -> None:
         self.engine = engine
-        self.delay_s = delay_s
         self.shapes: list[tuple[int, int]] = []
         self.fail = False
+        self.release = threading.Event()
+        self.computing = [threading.Event() for _ in range(8)]  # set when batch k starts
+        if not hold_first:
+            self.release.set()
 
     def run(self, points: np.ndarray, lengths: np.ndarray) -> EngineOutputs:
         self.shapes.append(points.shape[:2])
+        self.computing[min(len(self.shapes), len(self.computing)) - 1].set()
         if self.fail:
             raise InferenceError("injected failure")
         out = self.engine.run(points, lengths)
-        if self.delay_s:
-            time.sleep(self.delay_s)
+        assert self.release.wait(10), "the test never released the first batch"
         return out
+
+
+async def until(check: Any, what: str, timeout_s: float = 10.0) -> None:
+    """Await (polling the event loop) until check() is true, failing after timeout_s."""
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        assert time.monotonic() < deadline, f"{what} did not happen within {timeout_s} s"
+        await asyncio.sleep(0.001)
+
+
+def sample(metrics: Metrics, name: str, **labels: str) -> float | None:
+    return metrics.registry.get_sample_value(name, labels)
 
 
 @pytest.fixture(scope="module")
 def engine(model_path: Path) -> Engine:
     settings = Settings(model_dir=model_path)
-    return Engine(ModelCard.load(model_path), settings)
+    return Engine(LoadedModel.load(model_path), settings)
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +124,7 @@ def alone(engine: Engine, p: np.ndarray, length: int) -> tuple[float, np.ndarray
 
 
 def test_a_big_request_is_split_into_batches_of_one_bucket_each(engine: Engine, points: list[np.ndarray]) -> None:
-    buckets = [32, 64, 96, engine.card.preprocess.max_points]
+    buckets = [32, 64, 96, engine.model.preprocess.max_points]
     config = BatcherConfig(max_batch=16, max_wait_s=0.001, buckets=buckets, workers=2)
     many = list(itertools.islice(itertools.cycle(points), 150))
     results, rec, metrics = run_batcher(engine, config, lambda b: b.submit(many))
@@ -120,16 +136,15 @@ def test_a_big_request_is_split_into_batches_of_one_bucket_each(engine: Engine, 
         bucket = buckets[int(np.searchsorted(buckets, len(p)))]
         q, cos, pred = alone(engine, p, bucket)
         assert (r.q, r.pred) == (q, pred) and np.array_equal(r.cos, cos)
-    assert metrics.sketches_scored.labels("model")._value.get() == 150
+    assert sample(metrics, "sketchq_sketches_scored_total", source="model") == 150
 
 
 def test_cancelled_requests_are_dropped_before_compute(engine: Engine, points: list[np.ndarray]) -> None:
-    config = BatcherConfig(max_batch=64, max_wait_s=5.0, buckets=[engine.card.preprocess.max_points])
+    config = BatcherConfig(max_batch=64, max_wait_s=5.0, buckets=[engine.model.preprocess.max_points])
 
     async def body(batcher: Batcher) -> int:
         task = asyncio.create_task(batcher.submit(points[:5]))
-        await asyncio.sleep(0.05)
-        assert batcher.depth == 5
+        await until(lambda: batcher.depth == 5, "queueing 5 sketches")
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
@@ -137,16 +152,16 @@ def test_cancelled_requests_are_dropped_before_compute(engine: Engine, points: l
 
     depth, rec, metrics = run_batcher(engine, config, body)
     assert depth == 0 and rec.shapes == []
-    assert metrics.dropped.labels("client_gone")._value.get() == 5
+    assert sample(metrics, "sketchq_dropped_sketches_total", reason="client_gone") == 5
 
 
 def test_queue_full_and_timeout(engine: Engine, points: list[np.ndarray]) -> None:
     config = BatcherConfig(max_batch=64, max_wait_s=5.0, max_queue=6, timeout_s=0.3,
-                           buckets=[engine.card.preprocess.max_points])
+                           buckets=[engine.model.preprocess.max_points])
 
     async def body(batcher: Batcher) -> None:
         first = asyncio.create_task(batcher.submit(points[:4]))
-        await asyncio.sleep(0.01)
+        await until(lambda: batcher.depth == 4, "queueing 4 sketches")
         with pytest.raises(QueueFullError) as full:
             await batcher.submit(points[:3])
         assert full.value.headers() == {"Retry-After": "1"}
@@ -156,25 +171,25 @@ def test_queue_full_and_timeout(engine: Engine, points: list[np.ndarray]) -> Non
 
     _, rec, metrics = run_batcher(engine, config, body)
     assert rec.shapes == []
-    assert metrics.rejected.labels("queue_full")._value.get() == 1
-    assert metrics.dropped.labels("timeout")._value.get() == 4
+    assert sample(metrics, "sketchq_rejected_requests_total", reason="queue_full") == 1
+    assert sample(metrics, "sketchq_dropped_sketches_total", reason="timeout") == 4
 
 
 def test_stop_drains_the_queue(engine: Engine, points: list[np.ndarray]) -> None:
-    config = BatcherConfig(max_batch=64, max_wait_s=5.0, buckets=[engine.card.preprocess.max_points])
+    config = BatcherConfig(max_batch=64, max_wait_s=5.0, buckets=[engine.model.preprocess.max_points])
 
     async def body(batcher: Batcher) -> list[Any]:
         task = asyncio.create_task(batcher.submit(points[:3]))
-        await asyncio.sleep(0.01)
+        await until(lambda: batcher.depth == 3, "queueing 3 sketches")
         await batcher.stop(timeout_s=10)  # does not wait the 5 s: stopping flushes at once
         return await task
 
     results, rec, _ = run_batcher(engine, config, body)
-    assert len(results) == 3 and rec.shapes == [(3, engine.card.preprocess.max_points)]
+    assert len(results) == 3 and rec.shapes == [(3, engine.model.preprocess.max_points)]
 
 
 def test_an_engine_failure_fails_only_that_request(engine: Engine, points: list[np.ndarray]) -> None:
-    config = BatcherConfig(max_batch=8, max_wait_s=0.0, buckets=[engine.card.preprocess.max_points])
+    config = BatcherConfig(max_batch=8, max_wait_s=0.0, buckets=[engine.model.preprocess.max_points])
     rec_holder: list[RecordingEngine] = []
 
     async def body(batcher: Batcher) -> list[Any]:
@@ -202,19 +217,19 @@ def test_an_engine_failure_fails_only_that_request(engine: Engine, points: list[
 def test_while_workers_are_busy_partial_batches_wait_and_grow(engine: Engine, points: list[np.ndarray]) -> None:
     """Sketches arriving while the only worker computes are gathered into one batch, not handed out one by one."""
     config = BatcherConfig(max_batch=64, max_wait_s=0.0, workers=1,
-                           buckets=[engine.card.preprocess.max_points])
-    rec = RecordingEngine(engine, delay_s=0.08)
+                           buckets=[engine.model.preprocess.max_points])
+    rec = RecordingEngine(engine, hold_first=True)
 
     async def main() -> list[Any]:
         batcher = Batcher(rec.run, config, Metrics())
         await batcher.start()
         try:
             tasks = [asyncio.create_task(batcher.submit(points[:1]))]
-            while not rec.shapes:
-                await asyncio.sleep(0.001)
-            for k in range(8):  # arrive one by one during the first batch
+            await until(rec.computing[0].is_set, "the first batch")
+            for k in range(8):  # arrive one by one while the first batch is being computed
                 tasks.append(asyncio.create_task(batcher.submit(points[k + 1:k + 2])))
-                await asyncio.sleep(0.005)
+                await until(lambda k=k: batcher.depth == k + 1, f"queueing sketch {k + 1}")
+            rec.release.set()
             return await asyncio.gather(*tasks)
         finally:
             await batcher.stop()
@@ -228,20 +243,21 @@ def test_full_buckets_are_served_oldest_first(engine: Engine, points: list[np.nd
     """With several full buckets the one whose head waited longest goes first: long sketches do not starve."""
     short = min(points, key=len)
     long = max(points, key=len)
-    buckets = [len(short), engine.card.preprocess.max_points]
+    buckets = [len(short), engine.model.preprocess.max_points]
     config = BatcherConfig(max_batch=1, max_wait_s=0.0, workers=1, buckets=buckets)
-    rec = RecordingEngine(engine, delay_s=0.03)
+    rec = RecordingEngine(engine, hold_first=True)
 
     async def main() -> None:
         batcher = Batcher(rec.run, config, Metrics())
         await batcher.start()
         try:
             tasks = [asyncio.create_task(batcher.submit([short]))]
-            while not rec.shapes:
-                await asyncio.sleep(0.001)
+            await until(rec.computing[0].is_set, "the first batch")
             tasks.append(asyncio.create_task(batcher.submit([long])))
-            await asyncio.sleep(0.002)
+            await until(lambda: batcher.depth == 1, "queueing the long sketch")
             tasks += [asyncio.create_task(batcher.submit([short])) for _ in range(4)]
+            await until(lambda: batcher.depth == 5, "queueing four short sketches after it")
+            rec.release.set()
             await asyncio.gather(*tasks)
         finally:
             await batcher.stop()
@@ -253,45 +269,42 @@ def test_full_buckets_are_served_oldest_first(engine: Engine, points: list[np.nd
 def test_a_free_worker_takes_its_next_batch_while_the_event_loop_is_blocked(engine: Engine,
                                                                             points: list[np.ndarray]) -> None:
     """The worker that finishes a batch forms the next one itself: no round trip through the event loop."""
-    config = BatcherConfig(max_batch=64, max_wait_s=0.0, workers=1, buckets=[engine.card.preprocess.max_points])
-    rec = RecordingEngine(engine, delay_s=0.05)
+    config = BatcherConfig(max_batch=64, max_wait_s=0.0, workers=1, buckets=[engine.model.preprocess.max_points])
+    rec = RecordingEngine(engine, hold_first=True)
 
-    async def main() -> int:
+    async def main() -> bool:
         batcher = Batcher(rec.run, config, Metrics())
         await batcher.start()
         try:
             first = asyncio.create_task(batcher.submit(points[:1]))
-            while not rec.shapes:
-                await asyncio.sleep(0.001)
+            await until(rec.computing[0].is_set, "the first batch")
             second = asyncio.create_task(batcher.submit(points[1:3]))  # queued while the worker computes
-            await asyncio.sleep(0)  # let `second` enqueue
-            time.sleep(0.3)  # the event loop is blocked (parsing, preprocessing...) well past the first batch
-            during_block = len(rec.shapes)
+            await until(lambda: batcher.depth == 2, "queueing the second request")
+            rec.release.set()
+            # The event loop is blocked (parsing, preprocessing...) from here on: the worker must take the
+            # second batch by itself. A plain wait blocks the loop thread until it does (or 10 s pass).
+            taken_while_blocked = rec.computing[1].wait(10)
             await asyncio.gather(first, second)
-            return during_block
+            return taken_while_blocked
         finally:
             await batcher.stop()
 
-    assert asyncio.run(main()) == 2
+    assert asyncio.run(main())
     assert [b for b, _ in rec.shapes] == [1, 2]
 
 
 def test_stop_after_its_timeout_fails_what_is_still_queued(engine: Engine, points: list[np.ndarray]) -> None:
-    config = BatcherConfig(max_batch=1, max_wait_s=0.0, workers=1, buckets=[engine.card.preprocess.max_points])
-    release = threading.Event()
-
-    def stuck_run(p: np.ndarray, lengths: np.ndarray) -> EngineOutputs:
-        release.wait(5)
-        return engine.run(p, lengths)
+    config = BatcherConfig(max_batch=1, max_wait_s=0.0, workers=1, buckets=[engine.model.preprocess.max_points])
+    rec = RecordingEngine(engine, hold_first=True)
 
     async def main() -> tuple[list[Any], bool]:
-        batcher = Batcher(stuck_run, config, Metrics())
+        batcher = Batcher(rec.run, config, Metrics())
         await batcher.start()
         tasks = [asyncio.create_task(batcher.submit(points[k:k + 1])) for k in range(3)]
-        await asyncio.sleep(0.05)  # the first is computing, two are queued
+        await until(lambda: rec.computing[0].is_set() and batcher.depth == 2, "one computing, two queued")
         await batcher.stop(timeout_s=0.2)
         alive_after_stop = batcher.alive
-        release.set()
+        rec.release.set()
         return await asyncio.gather(*tasks, return_exceptions=True), alive_after_stop
 
     results, alive_after_stop = asyncio.run(main())
@@ -300,18 +313,18 @@ def test_stop_after_its_timeout_fails_what_is_still_queued(engine: Engine, point
 
 
 def test_workers_exit_when_the_batcher_stops(engine: Engine, points: list[np.ndarray]) -> None:
-    config = BatcherConfig(max_batch=4, max_wait_s=0.001, workers=3, buckets=[engine.card.preprocess.max_points])
+    config = BatcherConfig(max_batch=4, max_wait_s=0.001, workers=3, buckets=[engine.model.preprocess.max_points])
 
-    async def main() -> Batcher:
+    async def main() -> None:
         batcher = Batcher(engine.run, config, Metrics())
         await batcher.start()
         assert batcher.alive
         results = await asyncio.gather(*(batcher.submit(points[k:k + 3]) for k in range(20)))
         assert all(len(r) == 3 for r in results)
         await batcher.stop(timeout_s=10)
-        return batcher
 
-    batcher = asyncio.run(main())
-    for t in batcher._threads:
+    asyncio.run(main())
+    workers = [t for t in threading.enumerate() if t.name.startswith("sketchq-engine_")]
+    for t in workers:
         t.join(timeout=2)
-        assert not t.is_alive()
+    assert not any(t.is_alive() for t in workers)

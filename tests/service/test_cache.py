@@ -14,11 +14,11 @@ import httpx
 import numpy as np
 import pytest
 import redis
-from svc_support import RedisProc, ServerProc, metric, metrics_text
+from svc_support import RedisProc, ServerProc, metric, metrics_text, wait_until
 
-from service.cache import cache_key
+from service.cache.keys import cache_key
+from service.core.settings import Settings
 from service.main import create_app
-from service.settings import Settings
 from sketchprep.preprocess import sketch_to_points
 from sketchprep.strokes import stroke3_to_strokes, strokes_from_drawing, strokes_to_stroke3
 
@@ -87,13 +87,17 @@ def test_redis_killed_mid_run_is_served_uncached(redis_server: ServerProc, redis
             statuses.append(post(redis_server.url, [sketches[i % 40]]).status_code)
             i += 1
 
+    def errors() -> float:
+        return metric(metrics_text(redis_server.url), "sketchq_cache_requests_total", outcome="error")
+
     worker = threading.Thread(target=load)
     worker.start()
-    time.sleep(0.3)
+    wait_until(lambda: len(statuses) >= 3, what="requests before the outage")
     redis_proc.stop()  # SIGKILL
-    time.sleep(0.6)
+    wait_until(lambda: errors() > errors_before, what="the outage noticed")
     after = post(redis_server.url, probe)
-    time.sleep(0.3)
+    served = len(statuses)
+    wait_until(lambda: len(statuses) >= served + 3, what="requests during the outage")
     stop.set()
     worker.join()
 
@@ -108,10 +112,10 @@ def test_redis_killed_mid_run_is_served_uncached(redis_server: ServerProc, redis
     # Redis comes back (empty) on the same port: the cache works again after cache_retry_s.
     restarted = RedisProc(port=redis_proc.port)
     redis_proc.proc = restarted.proc
-    time.sleep(0.3)
-    assert [r["cached"] for r in post(redis_server.url, probe).json()["results"]] == [False, False]
+    wait_until(lambda: post(redis_server.url, probe).status_code == 200 and "Redis cache is back" in redis_server.log(),
+               what="Redis used again")
     assert [r["cached"] for r in post(redis_server.url, probe).json()["results"]] == [True, True]
-    assert "Redis cache is back" in redis_server.log()
+    assert redis_server.log().count("Redis cache is back") == 1
 
 
 # --- in process: the app over httpx's ASGI transport --------------------------------------------------
@@ -121,13 +125,16 @@ async def _with_app(settings: Settings, body: Any) -> Any:
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://app", timeout=30) as client:
-            return await body(client)
+            return await body(client, app.state.service)
 
 
 def test_memory_cache_hits_evicts_and_expires(model_path: Path, sketches: list[dict]) -> None:
     settings = Settings(model_dir=model_path, cache="memory", cache_max_entries=2, cache_ttl_s=1)
 
-    async def body(c: httpx.AsyncClient) -> None:
+    async def body(c: httpx.AsyncClient, state: Any) -> None:
+        clock = [0.0]  # the cache's seconds: every entry below is written at 0
+        state.cache.clock = lambda: clock[0]
+
         async def cached(batch: list[dict]) -> list[bool]:
             r = await c.post("/score", json={"sketches": batch})
             assert r.status_code == 200
@@ -138,7 +145,9 @@ def test_memory_cache_hits_evicts_and_expires(model_path: Path, sketches: list[d
         assert await cached([a, b]) == [True, True]
         assert await cached([d]) == [False]  # evicts the least recently used (a)
         assert await cached([b, a]) == [True, False]
-        await asyncio.sleep(1.1)  # TTL
+        clock[0] = 0.999  # within the 1 s TTL of every entry ...
+        assert await cached([b]) == [True]
+        clock[0] = 1.001  # ... and past it
         assert await cached([b]) == [False]
 
     asyncio.run(_with_app(settings, body))
@@ -152,7 +161,7 @@ def test_silent_redis_times_out_fast_and_counts_errors(model_path: Path, sketche
     url = f"redis://127.0.0.1:{listener.getsockname()[1]}/0"
     settings = Settings(model_dir=model_path, redis_url=url, cache_timeout_ms=100, cache_retry_s=0)
 
-    async def body(c: httpx.AsyncClient) -> tuple[list[float], str]:
+    async def body(c: httpx.AsyncClient, state: Any) -> tuple[list[float], str]:
         times = []
         for _ in range(3):
             start = time.perf_counter()

@@ -1,4 +1,4 @@
-"""The published contract and the observability surface: openapi.yaml, /metrics, settings."""
+"""The published contract and the observability surface: openapi.yaml, /metrics, settings and their table."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import yaml
 from pydantic import ValidationError
 from svc_support import REPO, ServerProc, metrics_text
 
-from service.settings import Settings
+from service.core.settings import Settings, settings_table
+from service.docs import SETTINGS_MARKERS, readme_with_table
 
 METRICS = [
     "sketchq_http_request_duration_seconds_bucket",
@@ -28,7 +29,7 @@ METRICS = [
 
 
 def test_openapi_yaml_is_what_the_app_serves(server: ServerProc) -> None:
-    """Fails on drift: regenerate with `python -m service.openapi` and commit openapi.yaml."""
+    """Fails on drift: regenerate with `python -m service.docs` and commit openapi.yaml."""
     published = yaml.safe_load((REPO / "openapi.yaml").read_text())
     served = httpx.get(f"{server.url}/openapi.json").json()
     assert published == served
@@ -72,3 +73,14 @@ def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         Settings(max_queue=10, max_sketches=256)
     with pytest.raises(ValidationError):
         Settings(cache="redis")
+
+
+def test_the_readme_settings_table_is_generated_from_settings() -> None:
+    """Fails on drift: regenerate with `python -m service.docs` and commit README.md."""
+    readme = (REPO / "README.md").read_text()
+    assert readme_with_table(readme) == readme
+    table = readme.split(SETTINGS_MARKERS[0], 1)[1].split(SETTINGS_MARKERS[1], 1)[0]
+    assert table.strip() == settings_table().strip()
+    for name in Settings.model_fields:  # every setting has its row
+        assert f"`SKETCHQ_{name.upper()}`" in table, name
+    assert readme_with_table(readme.replace("`SKETCHQ_MAX_BATCH` | `64`", "`SKETCHQ_MAX_BATCH` | `32`")) == readme

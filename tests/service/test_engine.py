@@ -12,11 +12,13 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from service.engine import CPU, CUDA, Engine, select_providers
-from service.errors import ModelLoadError
+from service.core.errors import ModelLoadError
+from service.core.settings import Settings
+from service.inference.engine import Engine
+from service.inference.loaded_model import LoadedModel
+from service.inference.outputs import RawScore
+from service.inference.providers import CPU, CUDA, select_providers
 from service.main import create_app
-from service.model import ModelCard, RawScore
-from service.settings import Settings
 from sketchprep.preprocess import collate, sketch_to_points
 from sketchprep.strokes import strokes_from_drawing
 
@@ -33,7 +35,7 @@ def test_provider_selection() -> None:
 
 
 def test_engine_reports_the_providers_really_in_use(model_path: Path) -> None:
-    engine = Engine(ModelCard.load(model_path), Settings(model_dir=model_path))
+    engine = Engine(LoadedModel.load(model_path), Settings(model_dir=model_path))
     assert engine.providers == engine.session.get_providers()
     assert engine.providers[-1] == CPU
     assert engine.device == ("cuda" if CUDA in engine.providers else "cpu")
@@ -43,11 +45,11 @@ def test_device_cuda_refuses_to_start_without_cuda(model_path: Path) -> None:
     if CUDA in ort.get_available_providers():
         pytest.skip("this onnxruntime has CUDA; the refusal path needs a CPU-only build")
     with pytest.raises(ModelLoadError):
-        Engine(ModelCard.load(model_path), Settings(model_dir=model_path, device="cuda"))
+        Engine(LoadedModel.load(model_path), Settings(model_dir=model_path, device="cuda"))
 
 
 def test_io_binding_gives_the_same_numbers(model_path: Path, sketches: list[dict]) -> None:
-    card = ModelCard.load(model_path)
+    card = LoadedModel.load(model_path)
     plain = Engine(card, Settings(model_dir=model_path, io_binding="off"))
     bound = Engine(card, Settings(model_dir=model_path, io_binding="on"))
     assert bound.io_binding and not plain.io_binding
@@ -65,10 +67,20 @@ def test_checksum_mismatch_refuses_to_load(model_path: Path, tmp_path: Path) -> 
     card["onnx"]["sha256"] = "0" * 64
     (copy / "model_card.json").write_text(json.dumps(card))
     with pytest.raises(ModelLoadError, match="sha256"):
-        ModelCard.load(copy)
-    assert ModelCard.load(copy, verify_sha256=False).sha256 != "0" * 64
+        LoadedModel.load(copy)
+    assert LoadedModel.load(copy, verify_sha256=False).sha256 != "0" * 64
     with pytest.raises(ModelLoadError):
-        ModelCard.load(tmp_path / "missing")
+        LoadedModel.load(tmp_path / "missing")
+
+
+def test_a_card_of_another_version_is_refused(model_path: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "model"
+    shutil.copytree(model_path, copy)
+    card = json.loads((copy / "model_card.json").read_text())
+    card["card_version"] = 2
+    (copy / "model_card.json").write_text(json.dumps(card))
+    with pytest.raises(ModelLoadError, match="model card version 2 is not supported"):
+        LoadedModel.load(copy)
 
 
 def test_app_does_not_start_on_a_broken_model(tmp_path: Path) -> None:
@@ -83,7 +95,7 @@ def test_app_does_not_start_on_a_broken_model(tmp_path: Path) -> None:
 
 
 def test_interpretation_follows_the_card(model_path: Path) -> None:
-    card = ModelCard.load(model_path)
+    card = LoadedModel.load(model_path)
     n = len(card.classes)
     label, pred = 0, n - 1
     far, near = card.theta_suspect + 0.2, card.theta_suspect - 0.2
@@ -113,7 +125,7 @@ def test_interpretation_follows_the_card(model_path: Path) -> None:
 
 
 def test_warmup_runs_every_bucket_shape(model_path: Path) -> None:
-    engine = Engine(ModelCard.load(model_path), Settings(model_dir=model_path))
+    engine = Engine(LoadedModel.load(model_path), Settings(model_dir=model_path))
     shapes = []
     run = engine.run
 

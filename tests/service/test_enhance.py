@@ -15,8 +15,8 @@ from svc_support import ServerProc, is_problem, metric, metrics_text
 
 torch = pytest.importorskip("torch")
 
-from service.settings import Settings  # noqa: E402
-from service.vae import VaeModel  # noqa: E402
+from service.core.settings import Settings  # noqa: E402
+from service.inference.vae import VaeModel  # noqa: E402
 from sketchprep.formats import read_records  # noqa: E402
 from sketchprep.strokes import strokes_from_drawing, strokes_to_drawing  # noqa: E402
 

@@ -1,4 +1,5 @@
-"""POST /score's fast path (service.fastpath) answers exactly as the FastAPI route does, errors included."""
+"""POST /score's fast path (service.transport.fastpath) answers exactly as the FastAPI route does, errors
+included; its answers are ScoreResponse documents; and it is fenced: the app's middleware list is pinned."""
 
 from __future__ import annotations
 
@@ -7,7 +8,17 @@ import socket
 from typing import Any
 
 import httpx
+import pytest
+from starlette.middleware.gzip import GZipMiddleware
 from svc_support import ServerProc, is_problem, metric, metrics_text
+
+from service.api.schemas.score import ScoreResponse
+from service.core.settings import Settings
+from service.main import check_fast_path_fence, create_app
+from service.transport import fastpath
+from service.transport.body_limit import BodyLimitMiddleware
+from service.transport.request_metrics import RequestMetricsMiddleware
+from sketchprep.strokes import strokes_from_drawing, strokes_to_stroke3
 
 ROUTE_TYPE = "application/merge-patch+json"  # JSON to FastAPI, but not the fast path's application/json
 
@@ -64,3 +75,31 @@ def test_one_connection_serves_many_answers(server: ServerProc, sketches: list[d
                     length = int(line.split(b":")[1])
             assert length > 64 * 1024 if k % 2 else length < 64 * 1024
             assert len(json.loads(reader.read(length))["results"]) == len(chosen)
+
+
+def test_the_apps_middlewares_are_the_ones_the_fast_path_replicates() -> None:
+    """The fast path runs in front of every middleware: a middleware added later would never see POST /score.
+    This list is pinned on purpose: changing it means deciding what the fast path does about it."""
+    app = create_app(Settings())
+    assert [m.cls for m in app.user_middleware] == [RequestMetricsMiddleware, BodyLimitMiddleware]
+    assert tuple(m.cls for m in app.user_middleware) == fastpath.REPLICATES
+    app.add_middleware(GZipMiddleware)
+    with pytest.raises(RuntimeError, match="fast path replicates"):
+        check_fast_path_fence(app)
+
+
+def test_score_answers_are_score_response_documents(server: ServerProc, sketches: list[dict]) -> None:
+    """Real answers, from both paths, parsed strictly by the response model and written back unchanged:
+    nothing missing, nothing extra, every type as documented."""
+    rows = strokes_to_stroke3(strokes_from_drawing(sketches[3]["strokes"])).tolist()
+    bodies = [{"sketches": sketches[:6], "top_k": 1},
+              {"sketches": [{"strokes": sketches[6]["strokes"]}, {"stroke3": rows, "label": sketches[3]["label"]}],
+               "top_k": 1000},
+              {"sketches": [sketches[7]]}]
+    for body in bodies:
+        for content_type in ("application/json", ROUTE_TYPE):
+            r = post(server, body, content_type)
+            assert r.status_code == 200, r.text
+            parsed = ScoreResponse.model_validate_json(r.content, strict=True)
+            assert parsed.model_dump(mode="json", by_alias=True) == r.json()
+            assert len(parsed.results) == len(body["sketches"])

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from svc_support import ServerProc, is_problem, metric, metrics_text
+from svc_support import ServerProc, is_problem, metric, metrics_text, wait_until
 
-# A queue of 4 sketches, and a dispatcher that waits up to 1.5 s for a batch of 64 to fill: whatever is
-# queued stays queued long enough for the tests to see it.
+# A queue of 4 sketches, and workers that wait up to 1.5 s for a batch of 64 to fill: whatever is queued
+# stays queued long enough for the tests to see it.
 SLOW_QUEUE = {"max_queue": 4, "max_sketches": 4, "max_batch": 64, "max_wait_ms": 1500, "cache": "off",
               "retry_after_s": 2}
 
@@ -33,13 +33,15 @@ def post(url: str, sketches: list[dict]) -> httpx.Response:
     return httpx.post(f"{url}/score", json={"sketches": sketches}, timeout=30)
 
 
+def queue_depth(url: str) -> int:
+    return httpx.get(f"{url}/readyz", timeout=5).json()["queue_depth"]
+
+
 def test_queue_full_is_503_with_retry_after(slow_server: ServerProc, sketches: list[dict]) -> None:
     holder: list[httpx.Response] = []
     first = threading.Thread(target=lambda: holder.append(post(slow_server.url, sketches[:3])))
     first.start()
-    time.sleep(0.4)  # the 3 sketches are queued, waiting for a fuller batch
-    ready = httpx.get(f"{slow_server.url}/readyz").json()
-    assert ready["queue_depth"] == 3
+    wait_until(lambda: queue_depth(slow_server.url) == 3, what="3 sketches queued")  # waiting for a fuller batch
     r = post(slow_server.url, sketches[3:5])  # 3 + 2 > 4
     body = is_problem(r, 503)
     assert r.headers["retry-after"] == "2"
@@ -56,16 +58,16 @@ def test_a_client_that_leaves_is_dropped_from_the_queue(slow_server: ServerProc,
     with socket.create_connection(("127.0.0.1", slow_server.port)) as s:
         s.sendall(b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                   b"Content-Length: %d\r\n\r\n%s" % (len(payload), payload))
-        time.sleep(0.3)  # queued, waiting for the batch to fill
-        assert httpx.get(f"{slow_server.url}/readyz").json()["queue_depth"] == 2
-    time.sleep(0.3)  # the server notices the closed connection
-    assert httpx.get(f"{slow_server.url}/readyz").json()["queue_depth"] == 0
-    time.sleep(1.5)  # past max_wait: had they stayed, they would have been computed by now
+        wait_until(lambda: queue_depth(slow_server.url) == 2, what="2 sketches queued")  # waiting for the batch
+    wait_until(lambda: queue_depth(slow_server.url) == 0, what="the closed connection noticed")
+    # One more sketch, answered after its own max_wait: had the two stayed, they would have been computed
+    # with it or before it.
+    assert post(slow_server.url, sketches[2:3]).status_code == 200
     after = metrics_text(slow_server.url)
     assert metric(after, "sketchq_dropped_sketches_total", reason="client_gone") == \
         metric(before, "sketchq_dropped_sketches_total", reason="client_gone") + 2
     assert metric(after, "sketchq_sketches_scored_total", source="model") == \
-        metric(before, "sketchq_sketches_scored_total", source="model")
+        metric(before, "sketchq_sketches_scored_total", source="model") + 1
 
 
 def test_costly_sketches_do_not_stall_the_server(server: ServerProc) -> None:
@@ -80,7 +82,6 @@ def test_costly_sketches_do_not_stall_the_server(server: ServerProc) -> None:
     bigs = [threading.Thread(target=lambda: holder.append(post(server.url, noisy))) for _ in range(4)]
     for big in bigs:
         big.start()
-    time.sleep(0.1)
     probe_times = []
     while any(big.is_alive() for big in bigs):
         t = time.perf_counter()
@@ -101,10 +102,9 @@ def test_sigterm_fails_readiness_then_drains_and_exits(model_path: Path, sketche
         holder: list[httpx.Response] = []
         inflight = threading.Thread(target=lambda: holder.append(post(srv.url, sketches[:2])))
         inflight.start()
-        time.sleep(0.2)
+        wait_until(lambda: queue_depth(srv.url) == 2, what="the in-flight request queued")
         srv.signal(signal.SIGTERM)
-        time.sleep(0.2)
-        r = httpx.get(f"{srv.url}/readyz")
+        r = wait_until(lambda: (r := httpx.get(f"{srv.url}/readyz")).status_code == 503 and r, what="readiness failing")
         assert "shutting down" in is_problem(r, 503)["detail"]
         assert post(srv.url, sketches[2:3]).status_code == 200  # still serving during the grace period
         inflight.join()

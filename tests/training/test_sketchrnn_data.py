@@ -4,8 +4,8 @@
 import numpy as np
 import pytest
 
+from sketchprep.split import split_of
 from sketchprep.stroke5 import EOS_ROW, pad_batch, stroke5_length, stroke5_to_strokes, strokes_to_stroke5
-from training.data.splits import split_of
 from training.sketchrnn.data import epoch_batches, load_stroke5_splits, offset_std, training_batches
 
 
@@ -44,7 +44,7 @@ def test_splits_are_the_scorers_and_long_sketches_are_dropped(synthetic_folder, 
     assert counts["too_long"] > 0  # circles of up to 29 points do not fit 20 rows
     assert counts["train"] + counts["val"] + counts["test"] + counts["too_long"] == counts["read"] == 360
     for split, data in sets.items():
-        assert all(split_of(r) == split for r in data.records)
+        assert all(split_of(r.strokes) == split for r in data.records)
         assert all(1 <= len(s) <= 20 for s in data.items)
     assert 5.0 < offset_std(sets["train"]) < 100.0
 

@@ -1,4 +1,4 @@
-"""The Browse view's data: service/static/examples.json (python -m service.web_examples) and GET /v1/examples.
+"""The Browse view's data: service/static/examples.json (python -m service.web.examples) and GET /v1/examples.
 
 The bundled drawings must be real validation drawings of their class, ordered by q as the served model
 computes it; when the model changes these tests say to regenerate the file.
@@ -16,11 +16,13 @@ import httpx
 import pytest
 from web_support import MODEL_DIR, REPO, ServerProc
 
-from service.web import EXAMPLES_FILE, GROUPS
-from service.web_examples import pick, split_of
+from service.web.examples import pick
+from service.web.page import EXAMPLES_FILE
+from service.web.schemas import GROUPS
 from sketchprep.formats import read_ndjson
+from sketchprep.split import split_of
 
-REGENERATE = "regenerate it: python -m service.web_examples"
+REGENERATE = "regenerate it: python -m service.web.examples"
 
 
 @pytest.fixture(scope="module")
@@ -52,15 +54,16 @@ def test_pick_takes_the_bottom_middle_and_top() -> None:
 
 
 def test_the_generators_split_is_the_training_split(data_dir: Path) -> None:
-    training_split = pytest.importorskip("training.data", reason="the split is defined in training.data (torch)")
+    splits = pytest.importorskip("training.data.splits", reason="the training sets need torch")
     records = list(read_ndjson(data_dir / "swan.ndjson.gz"))
-    assert [split_of(r.strokes) for r in records] == [training_split.split_of(r) for r in records]
-    assert {split_of(r.strokes) for r in records} == {"train", "val", "test"}
+    sets, _ = splits.split_sets(records, ["swan"], lambda strokes: strokes, keep_records=True)
+    for name, s in sets.items():  # the training sets hold exactly the drawings the generator's split gives them
+        assert [id(r) for r in s.records] == [id(r) for r in records if split_of(r.strokes) == name]
+    assert all(len(s) for s in sets.values())
 
 
 def test_bundled_drawings_are_real_validation_drawings(doc: dict[str, Any], data_dir: Path) -> None:
     """Each drawing is its data file's record (same key_id, same points) and falls in the validation split."""
-    split = pytest.importorskip("training.data", reason="the split is defined in training.data (torch)").split_of
     for category in ("cat", "triangle"):
         records = {}  # (key_id, drawing as JSON) -> record (a key_id alone is not unique in the data)
         for r in read_ndjson(data_dir / f"{category}.ndjson.gz"):
@@ -68,7 +71,7 @@ def test_bundled_drawings_are_real_validation_drawings(doc: dict[str, Any], data
             records[(r.key_id, json.dumps(drawing))] = r
         for d in entries(doc, category):
             rec = records[(d["key_id"], json.dumps(d["strokes"]))]
-            assert split(rec) == "val"
+            assert split_of(rec.strokes) == "val"
 
 
 def test_stored_q_is_what_the_service_answers(doc: dict[str, Any], web_server: ServerProc) -> None:
@@ -99,9 +102,9 @@ def test_examples_endpoint(doc: dict[str, Any], web_server: ServerProc) -> None:
 
 
 def test_generator_rebuilds_the_committed_file(tmp_path: Path, data_dir: Path) -> None:
-    """`python -m service.web_examples` on the shared data writes exactly the committed file."""
+    """`python -m service.web.examples` on the shared data writes exactly the committed file."""
     out = tmp_path / "examples.json"
-    run = subprocess.run([sys.executable, "-m", "service.web_examples", "--data", str(data_dir), "--out", str(out)],
+    run = subprocess.run([sys.executable, "-m", "service.web.examples", "--data", str(data_dir), "--out", str(out)],
                          cwd=REPO, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-2000:]
     assert out.read_bytes() == EXAMPLES_FILE.read_bytes(), REGENERATE

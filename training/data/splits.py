@@ -1,14 +1,12 @@
-"""Read records, split them deterministically, convert each sketch once, keep it per split.
+"""Read records, split them deterministically (sketchprep.split), convert each sketch once, keep it per split.
 
-The split is a hash of the drawing's content (not of its position in a file), so it is the same whatever
-files or order the data comes in, and duplicates of a drawing always land in the same split. The scorer
+The scorer
 keeps each sketch as (T, 7) point features (`load_splits`), the Sketch-RNN as stroke-5 rows
 (training.sketchrnn.data): both go through `split_sets`, so their held-out sketches are the same.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -18,24 +16,8 @@ import numpy as np
 
 from sketchprep.formats import SketchRecord, read_records
 from sketchprep.preprocess import PreprocessConfig, sketch_to_points
+from sketchprep.split import SPLITS, split_of
 from sketchprep.strokes import Sketch
-
-SPLITS = ("train", "val", "test")
-
-
-def drawing_hash(record: SketchRecord) -> int:
-    h = hashlib.sha256()
-    for s in record.strokes:
-        h.update(np.round(np.asarray(s)).astype(np.int32).tobytes())
-        h.update(b"|")
-    return int.from_bytes(h.digest()[:8], "big")
-
-
-def split_of(record: SketchRecord, fractions: tuple[float, float] = (0.8, 0.1)) -> str:
-    u = (drawing_hash(record) % 10_000) / 10_000
-    if u < fractions[0]:
-        return "train"
-    return "val" if u < fractions[0] + fractions[1] else "test"
 
 
 @dataclass
@@ -85,7 +67,7 @@ def split_sets(records: Iterable[SketchRecord], classes: list[str], convert: Con
         if isinstance(item, str):
             left_out[item] += 1
             continue
-        target = sets[split_of(r)]
+        target = sets[split_of(r.strokes)]
         target.items.append(item)
         target.labels.append(index[r.category])
         target.recognized.append(r.recognized)

@@ -1,0 +1,179 @@
+"""One typed settings object for the whole service, read from environment variables.
+
+Every variable is `SKETCHQ_<FIELD>` (upper case), e.g. `SKETCHQ_MAX_BATCH=32`; the Redis URL is also read
+from the conventional `REDIS_URL`. Every limit the service enforces is a named field here, and the
+README's settings table is generated from these fields (`settings_table`, `python -m service.docs`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal, get_args, get_origin
+
+from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SKETCHQ_", extra="ignore", frozen=True, populate_by_name=True)
+
+    # --- model and engine ---
+    model_dir: Path = Field(Path("models/gacl-cos"), description="folder with model.onnx and model_card.json")
+    verify_model_sha256: bool = Field(True, description="refuse to start when model.onnx does not match the card")
+    device: Literal["auto", "cpu", "cuda"] = Field(
+        "auto", description="auto: CUDA execution provider when available, else CPU; cuda: fail unless CUDA is active")
+    cuda_device_id: int = Field(0, ge=0, description="GPU index for the CUDA execution provider")
+    io_binding: Literal["auto", "on", "off"] = Field(
+        "auto", description="ORT IO binding (auto: on for CUDA, off for CPU)")
+    intra_op_threads: int = Field(
+        1, ge=0, description="ORT threads inside one batch (0 = ORT default). 1 keeps results bit-identical "
+                             "whatever the batch size; parallelism comes from engine_workers")
+    engine_workers: int = Field(2, ge=1, le=64, description="batches computed concurrently (worker threads)")
+
+    # --- micro-batching ---
+    max_batch: int = Field(64, ge=1, le=4096, description="most sketches in one model call")
+    max_wait_ms: float = Field(
+        2.0, ge=0.0, le=10_000.0,
+        description="how long the oldest queued sketch may wait for a fuller batch while a worker is free")
+    max_queue: int = Field(1024, ge=1, description="most sketches waiting; beyond it requests get 503")
+    length_buckets: Annotated[list[int], NoDecode] = Field(
+        default_factory=list,
+        description="padded lengths a batch may have, e.g. '32,64,96,128' (empty: multiples of 32 up to the "
+                    "card's max_points); a batch only holds sketches of one bucket")
+    request_timeout_s: float = Field(30.0, gt=0.0, description="most time a request may wait for the model (503)")
+    retry_after_s: int = Field(1, ge=0, description="Retry-After seconds sent with 503 answers")
+
+    # --- request limits ---
+    max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024, description="request body limit, counted while reading (413)")
+    max_sketches: int = Field(256, ge=1, description="sketches per request")
+    max_strokes: int = Field(512, ge=1, description="strokes per sketch")
+    max_input_points: int = Field(
+        2_000, ge=1, description="points per sketch as sent; simplifying a long noisy sketch costs CPU that grows "
+                                 "faster than its length, so keep this modest")
+    max_request_points: int = Field(50_000, ge=1, description="points in all sketches of one request, as sent")
+    max_abs_coordinate: float = Field(1e9, gt=0.0, description="largest |x|, |y|, |dx| or |dy| accepted")
+
+    # --- attribution (POST /attribute) ---
+    attribute_max_strokes: int = Field(
+        64, ge=1,
+        description="strokes a sketch may have for /attribute (each search step scores one variant per stroke)")
+    attribute_max_removals: int = Field(10, ge=0, description="most strokes one /attribute request may remove")
+
+    # --- enhancement (POST /enhance) ---
+    enhance_model_dir: Path = Field(
+        Path("models/sketchrnn"),
+        description="folder with the Sketch-RNN VAE export (encoder.onnx, decoder.onnx, sketchrnn_card.json; "
+                    "`sketchq-train sketchrnn-export`); when absent the service runs and /enhance answers 503")
+    enhance_default_steps: int = Field(10, ge=0, description="search steps of an /enhance request that sets none")
+    enhance_max_steps: int = Field(50, ge=0, description="most search steps one /enhance request may ask for")
+    enhance_population: int = Field(
+        16, ge=1, description="latents decoded and scored per search step when the request sets none")
+    enhance_max_population: int = Field(64, ge=1, description="largest population one /enhance request may ask for")
+    enhance_alpha: float = Field(
+        0.05, ge=0.0, allow_inf_nan=False, description="default weight of the identity term alpha*||z - z0||^2")
+    enhance_max_alpha: float = Field(1000.0, ge=0.0, allow_inf_nan=False, description="largest alpha accepted")
+    enhance_sigma: float = Field(
+        0.15, gt=0.0, allow_inf_nan=False,
+        description="initial step size of the evolution strategy over z (chosen on validation sketches: "
+                    "docs/results/enhance.md)")
+    enhance_max_seed: int = Field(2**32 - 1, ge=0, description="largest seed accepted (seeds are 0..this)")
+
+    # --- cache ---
+    cache: Literal["auto", "memory", "redis", "off"] = Field(
+        "auto", description="auto: Redis when a Redis URL is set, else an in-process LRU")
+    redis_url: str | None = Field(
+        None, validation_alias=AliasChoices("SKETCHQ_REDIS_URL", "REDIS_URL"),
+        description="redis://host:port/db (also read from REDIS_URL)")
+    cache_ttl_s: int = Field(7 * 24 * 3600, ge=1, description="time to live of every cache entry")
+    cache_max_entries: int = Field(100_000, ge=1, description="size of the in-process LRU cache")
+    cache_timeout_ms: float = Field(50.0, gt=0.0, description="Redis connect and socket timeout")
+    cache_retry_s: float = Field(1.0, ge=0.0, description="after a Redis error, skip Redis for this long")
+
+    # --- server ---
+    host: str = Field("127.0.0.1", description="address `python -m service` binds")
+    port: int = Field(8000, ge=0, le=65535, description="port `python -m service` binds")
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = Field("info", description="log level")
+    shutdown_grace_s: float = Field(
+        5.0, ge=0.0, description="on SIGTERM, answer /readyz 503 for this long before draining and stopping")
+
+    @field_validator("length_buckets", mode="before")
+    @classmethod
+    def _split_buckets(cls, v: object) -> object:
+        if isinstance(v, str):
+            return [int(x) for x in v.replace(" ", "").split(",") if x]
+        return v
+
+    @field_validator("length_buckets")
+    @classmethod
+    def _sorted_buckets(cls, v: list[int]) -> list[int]:
+        if any(b < 1 for b in v):
+            raise ValueError("length buckets must be positive")
+        return sorted(set(v))
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        if self.cache == "redis" and not self.redis_url:
+            raise ValueError("cache=redis needs SKETCHQ_REDIS_URL or REDIS_URL")
+        if self.max_queue < self.max_sketches:
+            raise ValueError(f"max_queue ({self.max_queue}) must be at least max_sketches ({self.max_sketches}), "
+                             "or a full-size request could never be queued")
+        if self.enhance_default_steps > self.enhance_max_steps:
+            raise ValueError("enhance_default_steps must not exceed enhance_max_steps")
+        if self.enhance_population > self.enhance_max_population:
+            raise ValueError("enhance_population must not exceed enhance_max_population")
+        return self
+
+    @property
+    def cache_backend(self) -> Literal["memory", "redis", "off"]:
+        if self.cache == "auto":
+            return "redis" if self.redis_url else "memory"
+        return self.cache
+
+    def buckets_for(self, max_points: int) -> list[int]:
+        """The padded lengths actually used: the configured ones up to max_points, and max_points itself."""
+        chosen = [b for b in self.length_buckets if b < max_points] if self.length_buckets else list(
+            range(32, max_points, 32))
+        return [*chosen, max_points]
+
+
+def env_names() -> dict[str, list[str]]:
+    """Each Settings field -> the environment variable names it is read from (as pydantic-settings does)."""
+    prefix = Settings.model_config.get("env_prefix", "")
+    out: dict[str, list[str]] = {}
+    for name, info in Settings.model_fields.items():
+        alias = info.validation_alias
+        if isinstance(alias, AliasChoices):
+            out[name] = [c for c in alias.choices if isinstance(c, str)]
+        elif isinstance(alias, str):
+            out[name] = [alias]
+        else:
+            out[name] = [f"{prefix}{name}".upper()]
+    return out
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "unset"
+    if isinstance(value, list) and not value:
+        return "empty"
+    if isinstance(value, bool):
+        text = str(value).lower()
+    elif isinstance(value, float):
+        text = f"{value:g}"
+    else:
+        text = str(value)
+    return f"`{text}`"
+
+
+def settings_table() -> str:
+    """The README's table of environment variables: one row per Settings field."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    names = env_names()
+    for name, info in Settings.model_fields.items():
+        default = info.default_factory() if info.default_factory is not None else info.default  # type: ignore[call-arg]
+        variables = " / ".join(f"`{v}`" for v in names[name])
+        meaning = (info.description or "").replace("|", "\\|")
+        if get_origin(info.annotation) is Literal:
+            meaning += " (one of " + ", ".join(f"`{c}`" for c in get_args(info.annotation)) + ")"
+        rows.append(f"| {variables} | {_shown(default)} | {meaning} |")
+    return "\n".join(rows) + "\n"

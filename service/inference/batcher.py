@@ -1,0 +1,209 @@
+"""Micro-batching: engine worker threads take batches of queued sketches themselves.
+
+Shape of the thing:
+- `submit(points_list)` puts a request's sketches (each (T_i, 7) float32) into the bounded queue at once,
+  or raises QueueFullError (503) when they do not fit, and awaits all their results. Cancelling the
+  awaiting task (client gone) or the timeout purges its still-queued sketches. A request of many sketches
+  is simply many queue items, so it is split across as many batches as needed. Other endpoints that score
+  many candidate sketches use this same call.
+- Items are kept in one FIFO queue per length bucket (`service.inference.queue`). A batch only holds sketches
+  of one bucket and is padded to that bucket's length, so every sketch is always computed at the same
+  padded shape: its result does not depend on what it was batched with (bit-identical with ORT
+  intra_op_threads=1), and shapes are few (warmed up at start, CUDA-graph friendly).
+- Dispatch (Triton-like), decided by each free worker under the queue's lock: a bucket with >= max_batch
+  items goes at once; else the oldest item's bucket goes once that item has waited max_wait_ms. Under
+  load, items queue up while the workers are busy, so batches fill without any extra wait.
+- `engine_workers` batches run at once, each in a worker thread (ORT releases the GIL). A worker that
+  finishes a batch hands the results back with one `call_soon_threadsafe` and takes its next batch itself,
+  without waiting for the event loop (which may be busy parsing and preprocessing); per request there is
+  one future and one timer. There is no dispatcher task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from service.core.errors import InferenceError, QueueFullError, QueueTimeoutError, ServiceError, ShuttingDownError
+from service.core.metrics import Metrics
+from service.inference.outputs import EngineOutputs, RawScore
+from service.inference.queue import BucketQueue, Item, Job
+from sketchprep.preprocess import collate
+
+log = logging.getLogger("service.batcher")
+
+RunFn = Callable[[np.ndarray, np.ndarray], EngineOutputs]  # (B, T, 7) float32, (B,) int64 -> outputs
+
+
+@dataclass
+class BatcherConfig:
+    max_batch: int = 64
+    max_wait_s: float = 0.002
+    max_queue: int = 1024
+    buckets: list[int] = field(default_factory=lambda: [32, 64, 96, 128])  # ascending padded lengths
+    workers: int = 2
+    timeout_s: float = 30.0
+    retry_after_s: int = 1
+
+
+class Batcher:
+    def __init__(self, run: RunFn, config: BatcherConfig, metrics: Metrics) -> None:
+        self._run = run
+        self.config = config
+        self._metrics = metrics
+        self._queue = BucketQueue(len(config.buckets), config.max_batch, config.max_wait_s)
+        metrics.queue_depth.set_function(lambda: self._queue.depth)
+        self._threads: list[threading.Thread] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._exited = 0  # worker threads that have returned (counted on the event loop)
+        self._all_exited: asyncio.Event | None = None
+        self._accepting = False
+
+    # --- lifecycle -------------------------------------------------------------------------------
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._all_exited = asyncio.Event()
+        self._threads = [threading.Thread(target=self._worker, name=f"sketchq-engine_{k}", daemon=True)
+                         for k in range(self.config.workers)]
+        for t in self._threads:
+            t.start()
+        self._accepting = True
+
+    async def stop(self, timeout_s: float = 30.0) -> None:
+        """Refuse new work, finish what is queued (up to timeout_s), then stop the workers."""
+        self._accepting = False
+        self._queue.stop()
+        if self._all_exited is not None and self._threads:
+            try:
+                # Each worker's last _finish callback runs before its exit callback: all results are out.
+                await asyncio.wait_for(self._all_exited.wait(), timeout_s)
+            except TimeoutError:
+                log.warning("batcher did not drain in %.1f s; failing what is left", timeout_s)
+        for item in self._queue.close():  # anything left after a timeout
+            if not item.job.future.done():
+                item.job.future.set_exception(ShuttingDownError("the service stopped", self.config.retry_after_s))
+
+    @property
+    def alive(self) -> bool:
+        return self._accepting and bool(self._threads) and all(t.is_alive() for t in self._threads)
+
+    @property
+    def depth(self) -> int:
+        return self._queue.depth
+
+    def bucket_index(self, length: int) -> int:
+        """Index of the smallest bucket >= length (lengths never exceed the last bucket, max_points)."""
+        i = bisect.bisect_left(self.config.buckets, length)
+        if i == len(self.config.buckets):
+            raise ValueError(f"sketch of {length} points is longer than the largest bucket")
+        return i
+
+    # --- the public call -------------------------------------------------------------------------
+    async def submit(self, points_list: Sequence[np.ndarray]) -> list[RawScore]:
+        """Score sketches ((T_i, 7) float32 each, T_i >= 1) through the shared batches; results in order."""
+        cfg = self.config
+        if not self._accepting:
+            self._metrics.rejected.labels("shutting_down").inc()
+            raise ShuttingDownError("the service is shutting down", cfg.retry_after_s)
+        n = len(points_list)
+        if n == 0:
+            return []
+        buckets = [self.bucket_index(len(p)) for p in points_list]
+        loop = asyncio.get_running_loop()
+        job = Job(loop.create_future(), [None] * n, n)
+        now = time.monotonic()
+        if not self._queue.put([Item(job, i, p, now) for i, p in enumerate(points_list)], buckets, cfg.max_queue):
+            self._metrics.rejected.labels("queue_full").inc()
+            raise QueueFullError(f"the queue is full ({self._queue.depth} of {cfg.max_queue} sketches waiting, "
+                                 f"this request has {n}); retry later", cfg.retry_after_s)
+        timer = loop.call_at(loop.time() + cfg.timeout_s, self._expire, job)
+        try:
+            return await job.future  # type: ignore[return-value]  # every slot is filled by then
+        except asyncio.CancelledError:  # the caller was cancelled (its client has gone)
+            self._purge(job, "client_gone")
+            raise
+        finally:
+            timer.cancel()
+
+    # --- event loop internals --------------------------------------------------------------------
+    def _expire(self, job: Job) -> None:
+        """The job's timeout: 503 for its caller, its queued sketches dropped."""
+        if job.future.done():
+            return
+        cfg = self.config
+        job.future.set_exception(QueueTimeoutError(f"no result within {cfg.timeout_s} s", cfg.retry_after_s))
+        self._metrics.rejected.labels("timeout").inc()
+        self._purge(job, "timeout")
+
+    def _purge(self, job: Job, reason: str) -> None:
+        """Remove a finished or cancelled job's sketches that are still queued."""
+        if not job.future.done():
+            job.future.cancel()
+        removed = self._queue.remove(job)
+        if removed:
+            self._metrics.dropped.labels(reason).inc(removed)
+
+    def _finish(self, items: list[Item], out: EngineOutputs | BaseException) -> None:
+        """Event loop: hand a computed batch's results to their jobs."""
+        if isinstance(out, BaseException):
+            for item in items:
+                if not item.job.future.done():
+                    item.job.future.set_exception(out)
+            return
+        self._metrics.sketches_scored.labels("model").inc(len(items))
+        qs, preds, cos = out.q.tolist(), out.pred.tolist(), out.cos
+        for k, item in enumerate(items):
+            job = item.job
+            if job.future.done():  # cancelled or timed out while computing
+                continue
+            job.results[item.index] = RawScore(qs[k], cos[k], preds[k])
+            job.remaining -= 1
+            if job.remaining == 0:
+                job.future.set_result(job.results)  # type: ignore[arg-type]
+
+    def _worker_exited(self) -> None:
+        self._exited += 1
+        if self._exited == len(self._threads) and self._all_exited is not None:
+            self._all_exited.set()
+
+    # --- worker threads --------------------------------------------------------------------------
+    def _worker(self) -> None:
+        """Worker thread: take the next due batch, compute it, send the results to the event loop; until
+        the batcher stops and the queue is empty."""
+        loop = self._loop
+        assert loop is not None
+        try:
+            while (batch := self._queue.take()) is not None:
+                bucket, items = batch
+                self._metrics.batch_size.observe(len(items))
+                try:
+                    out: EngineOutputs | BaseException = self._compute(self.config.buckets[bucket], items)
+                except Exception as e:
+                    out = e if isinstance(e, ServiceError) else InferenceError(f"batch failed: {e!r}")
+                try:
+                    loop.call_soon_threadsafe(self._finish, items, out)
+                except RuntimeError:  # the loop is closed: nobody is waiting any more
+                    return
+        finally:
+            with contextlib.suppress(RuntimeError):  # closed loop
+                loop.call_soon_threadsafe(self._worker_exited)
+
+    def _compute(self, length: int, items: list[Item]) -> EngineOutputs:
+        """Worker thread: pad to the bucket length and run the model."""
+        now = time.monotonic()
+        for item in items:
+            self._metrics.queue_wait_seconds.observe(now - item.enqueued)
+        start = time.perf_counter()
+        batch, lengths = collate([item.points for item in items], length)  # (B, T, 7) float32, (B,) int64
+        out = self._run(batch, lengths)
+        self._metrics.compute_seconds.observe(time.perf_counter() - start)
+        self._metrics.padding_ratio.observe(1.0 - float(lengths.sum()) / batch.shape[0] / length)
+        return out

@@ -1,0 +1,90 @@
+"""The input limits: validated request sketches -> strokes and the model's input, within the settings' limits.
+
+Conversions and preprocessing are sketchprep's (the single implementation shared with training); this
+module only checks the limits that depend on settings and reports violations with their location.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from service.api.schemas.common import SketchIn
+from service.api.schemas.score import ScoreRequest
+from service.core.errors import LimitExceededError
+from service.core.settings import Settings
+from sketchprep.preprocess import PreprocessConfig, sketch_to_points
+from sketchprep.strokes import Sketch, stroke3_to_strokes, strokes_from_drawing
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_sketches: int
+    max_strokes: int
+    max_input_points: int
+    max_request_points: int
+    max_abs_coordinate: float
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> Limits:
+        return cls(s.max_sketches, s.max_strokes, s.max_input_points, s.max_request_points, s.max_abs_coordinate)
+
+
+def input_points(sketch: SketchIn) -> int:
+    if sketch.strokes is not None:
+        return sum(len(stroke[0]) for stroke in sketch.strokes)
+    return len(sketch.stroke3 or ())
+
+
+def check_request(req: ScoreRequest, limits: Limits) -> int:
+    """Request-wide limits; returns the number of points sent."""
+    n = len(req.sketches)
+    if n > limits.max_sketches:
+        raise LimitExceededError.at(["body", "sketches"], f"{n} sketches; at most {limits.max_sketches} are "
+                                                           "accepted per request", "too_many_sketches")
+    total = sum(input_points(s) for s in req.sketches)
+    if total > limits.max_request_points:
+        raise LimitExceededError.at(["body", "sketches"], f"{total} points in all; at most "
+                                    f"{limits.max_request_points} are accepted per request", "too_many_points")
+    return total
+
+
+def to_strokes(sketch: SketchIn, loc: list[str | int], limits: Limits) -> Sketch:
+    """A validated sketch (at `loc` in the request, for error messages) -> strokes, each (N_i, 2) float64."""
+    if sketch.strokes is not None:
+        drawing = sketch.strokes
+        if len(drawing) > limits.max_strokes:
+            raise LimitExceededError.at([*loc, "strokes"], f"{len(drawing)} strokes; at most {limits.max_strokes} "
+                                                           "are accepted", "too_many_strokes")
+        _check_points(input_points(sketch), [*loc, "strokes"], limits)
+        strokes = strokes_from_drawing(drawing)
+        _check_magnitude(np.concatenate(strokes, axis=0), [*loc, "strokes"], limits)  # (N, 2)
+        return strokes
+    assert sketch.stroke3 is not None
+    _check_points(len(sketch.stroke3), [*loc, "stroke3"], limits)
+    rows = np.asarray(sketch.stroke3, dtype=np.float64)  # (N, 3) dx, dy, pen
+    _check_magnitude(rows[:, :2], [*loc, "stroke3"], limits)
+    strokes = stroke3_to_strokes(rows)
+    if len(strokes) > limits.max_strokes:
+        raise LimitExceededError.at([*loc, "stroke3"], f"{len(strokes)} strokes; at most {limits.max_strokes} are "
+                                                       "accepted", "too_many_strokes")
+    return strokes
+
+
+def _check_points(n: int, loc: list[str | int], limits: Limits) -> None:
+    if n > limits.max_input_points:
+        raise LimitExceededError.at(loc, f"{n} points; at most {limits.max_input_points} are accepted per sketch",
+                                    "too_many_points")
+
+
+def _check_magnitude(xy: np.ndarray, loc: list[str | int], limits: Limits) -> None:
+    biggest = float(np.abs(xy).max())
+    if biggest > limits.max_abs_coordinate:
+        raise LimitExceededError.at(loc, f"a coordinate of magnitude {biggest:.6g} exceeds the limit of "
+                                         f"{limits.max_abs_coordinate:.6g}", "coordinate_too_large")
+
+
+def to_points(sketch: SketchIn, index: int, limits: Limits, cfg: PreprocessConfig) -> np.ndarray:
+    """A validated sketch -> (T, 7) float32 model input, 1 <= T <= cfg.max_points."""
+    return sketch_to_points(to_strokes(sketch, ["body", "sketches", index], limits), cfg)
