@@ -33,6 +33,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from sketchprep.card import ModelCard  # noqa: E402
 from sketchprep.formats import read_ndjson  # noqa: E402
 from sketchprep.preprocess import PreprocessConfig, sketch_to_points  # noqa: E402
 from sketchprep.strokes import Sketch, strokes_from_drawing, strokes_to_drawing  # noqa: E402
@@ -75,9 +76,9 @@ def main() -> None:
 
     core = args.core if args.core is not None else max(os.sched_getaffinity(0))
     os.sched_setaffinity(0, {core})
-    card = json.loads((args.model_dir / "model_card.json").read_text())
-    cfg = PreprocessConfig.from_dict(card["preprocess"])
-    sketches = load_sketches(args.data, card["classes"], args.sketches)
+    card = ModelCard.load(args.model_dir)
+    cfg = card.preprocess.config()
+    sketches = load_sketches(args.data, card.classes, args.sketches)
     drawings = [strokes_to_drawing(s) for s in sketches]  # as the service receives them (lists of numbers)
     reference = load_reference()
 

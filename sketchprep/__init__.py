@@ -1,7 +1,7 @@
-"""Sketch input, preprocessing and the stroke-removal search: the single implementation shared by
-training and the service.
+"""What training and the service share, written once: sketch formats and preprocessing, the train/val/test
+split, the stroke-removal search, stroke-5 sequences, and the typed, versioned model card.
 
-numpy only (no torch), so the service can import it without the training stack.
+numpy and pydantic only (no torch, no ONNX Runtime), so the service imports it without the training stack.
 """
 
 from sketchprep.preprocess import PreprocessConfig, collate, sketch_to_points

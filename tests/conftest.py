@@ -8,11 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from server_proc import DATA
 
 from sketchprep.formats import SketchRecord, read_ndjson
-
-ROOT = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("SKETCHQ_DATA", ROOT.parent / "shared" / "data" / "quickdraw"))
 
 
 @pytest.fixture(scope="session")
@@ -21,7 +19,7 @@ def data_dir() -> Path:
     if not DATA.exists():
         if os.environ.get("CI"):
             pytest.fail(f"shared data missing at {DATA} (CI must have it)")
-        pytest.skip(f"shared data not found at {DATA}; set SKETCHQ_DATA")
+        pytest.skip(f"shared data not found at {DATA}; set SKETCHQ_TEST_DATA")
     return DATA
 
 

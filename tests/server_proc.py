@@ -19,6 +19,8 @@ from typing import Any
 import httpx
 
 REPO = Path(__file__).resolve().parents[1]
+# The real Quick, Draw! data every test folder reads (never copied); SKETCHQ_TEST_DATA points elsewhere.
+DATA = Path(os.environ.get("SKETCHQ_TEST_DATA", REPO.parent / "shared" / "data" / "quickdraw"))
 START_TIMEOUT_S = 120  # a loaded 2-core machine can take a while to import and warm the model
 
 

@@ -26,7 +26,7 @@ from service.web.schemas import GROUPS
 from sketchprep.card import ModelCard
 from sketchprep.split import split_of
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "quickdraw"
 LICENCE = "Quick, Draw! data (c) Google, CC BY 4.0, https://github.com/googlecreativelab/quickdraw-dataset"
 BATCH = 64

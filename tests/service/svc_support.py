@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
-from server_proc import RedisProc, ServerProc, wait_until  # noqa: F401  (re-exported for the service tests)
+from server_proc import DATA, RedisProc, ServerProc, wait_until  # noqa: F401  (re-exported for the service tests)
 
 from sketchprep.formats import read_ndjson
 from sketchprep.strokes import strokes_to_drawing
@@ -34,7 +34,7 @@ def model_dir() -> Path | None:
 
 
 def data_dir() -> Path:
-    return Path(os.environ.get("SKETCHQ_TEST_DATA", REPO.parent / "shared" / "data" / "quickdraw"))
+    return DATA
 
 
 def load_sketches(categories: list[str], per_category: int) -> list[dict[str, Any]]:

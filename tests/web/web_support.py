@@ -16,12 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from server_proc import REPO, ServerProc  # noqa: F401  (ServerProc: re-exported for the tests)
+from server_proc import DATA, REPO, ServerProc  # noqa: F401  (DATA, ServerProc: re-exported for the tests)
 
 from sketchprep.formats import read_ndjson
 
-DATA = Path(os.environ.get("SKETCHQ_TEST_DATA", os.environ.get("SKETCHQ_DATA", REPO.parent / "shared" / "data"
-                                                                 / "quickdraw")))
 MODEL_DIR = Path(os.environ.get("SKETCHQ_TEST_MODEL_DIR", REPO / "models" / "gacl-cos"))
 FRAME = 256  # the page records points in a 256 x 256 frame (pad.js)
 DESKTOP = {"width": 1280, "height": 900}
