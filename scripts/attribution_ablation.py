@@ -10,7 +10,7 @@
    random subsets (each stroke kept with probability 0.7; a KernelSHAP-like estimate, scored in one batch).
    The share of injected strokes among all strokes is the chance level.
 2. **What the verdict can see.** A logistic "drawn, not scribbled" score is fitted on the validation set
-   (seed 0, as training/calibrate.py) on several feature sets; its threshold is the best-F1 one on
+   (seed 0, as training/export/calibrate_attribution.py) on several feature sets; its threshold is the best-F1 one on
    validation; the malicious F1 is then measured on the test set (seed 1, as scripts/eval_attribution.py).
    Feature sets: the card's angle features of the sketch as sent; plus log stroke count; plus the same features
    after the greedy one-stroke removal; plus test-time augmentation (the sketch as sent and the cleaned one under

@@ -5,7 +5,7 @@ latency of POST /attribute against a running service by stroke count.
     python scripts/eval_attribution.py --model models/gacl-cos --data ../shared/data/quickdraw \
         --out docs/results/attribution.json [--server http://127.0.0.1:8000]
 
-The rule and its parameters are the model card's (calibrated on validation data by training/calibrate.py);
+The rule and its parameters are the model card's (calibrated on validation data by `sketchq-train calibrate`);
 the paper's q rule (per-class q_tau / q_max from the same calibration) is run on the same cases for comparison.
 """
 

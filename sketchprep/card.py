@@ -1,6 +1,6 @@
 """The model card: one typed, versioned description of an exported scorer, shared by training and the service.
 
-Training writes it (`training.export`), calibration and the agreement study update it through this type,
+Training writes it (`training.export`), calibration and `agreement --write-card` update it through this type,
 and the service reads its fields. The file is `model_card.json` beside `model.onnx`; `card_version` says
 which layout it has, and a card of another version is refused with a message that says so (there is only
 version 1: the layout the shipped cards have, plus this field).

@@ -1,4 +1,4 @@
-"""Degradation ranking (training.degrade): the damaged copies are valid model inputs of the damaged drawing
+"""Degradation ranking (training.losses.degrade): the damaged copies are valid model inputs of the damaged drawing
 (checked against sketchprep's own preprocessing of the kept strokes) and the hinge only pushes damaged q."""
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""training.seeds: the paired accuracy statistics, and the comparison on two tiny trained runs."""
+"""training.evaluation.paired_accuracy (sketchq-train compare-seeds): the paired accuracy statistics, and the
+comparison on two tiny trained runs."""
 
 import numpy as np
 import pytest
