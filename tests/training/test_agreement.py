@@ -104,7 +104,7 @@ def test_cli_run_on_the_shipped_model_writes_tables_and_figure(pairs_file, tmp_p
 
 
 def test_paired_difference_is_tight_when_scores_differ_on_few_pairs():
-    from training.agreement import paired_difference
+    from training.evaluation.agreement import paired_difference
 
     a = np.array([1.0] * 10 + [0.0] * 90)
     b = a.copy()
