@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from pathlib import Path
 
 import pytest
 
@@ -83,6 +84,8 @@ def test_the_study_scripts_command_lines_parse_to_the_same_config() -> None:
                 "--corruption-sample", "10", "--pairs", "p.jsonl", "--auroc-categories", "eye", "mouth"])
     assert (ev.checkpoint, ev.split, ev.out, ev.corruption_sample, ev.pairs, ev.auroc_categories) == \
         ("runs/x/last.pt", "val", "e", 10, "p.jsonl", ["eye", "mouth"])
+    study = parse(["agreement-study", "--runs", "runs/a", "runs/b", "--out", "o", "--reference", "control:a,b"])
+    assert (study.runs, study.reference) == ([Path("runs/a"), Path("runs/b")], ["control:a,b"])
     ag = parse(["agreement", "models/gacl-cos", "--baseline", "models/softmax", "--out", "o", "--write-card"])
     assert (ag.model, ag.baseline, ag.write_card, ag.figure_pairs) == ("models/gacl-cos", "models/softmax", True, 12)
 

@@ -17,8 +17,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
+import tyro
 
 from sketchprep.card import ModelCard
 from training.data.splits import load_splits
@@ -54,8 +56,9 @@ class AgreementStudyArgs:
     """sketch files or folders (the validation split is used)"""
     pairs: str = DEFAULT_PAIRS
     """judged-pairs JSONL"""
-    reference: list[str] = field(default_factory=list)
-    """REF:RUN,RUN: the paired agreement difference of these runs against run REF (e.g. control:a,b)"""
+    reference: Annotated[list[str], tyro.conf.arg(metavar="REF:RUN,RUN", help_behavior_hint="(default: none)")] = \
+        field(default_factory=list)
+    """the paired agreement difference of these runs against run REF (e.g. control:a,b)"""
 
 
 def run_cli(args: AgreementStudyArgs) -> int:
