@@ -28,6 +28,7 @@ from training.engine.checkpoints import METRICS_FILE, load_checkpoint
 from training.engine.config import DEFAULT_DATA
 from training.evaluation.agreement import (
     DEFAULT_PAIRS,
+    JudgedPair,
     agreement,
     credit,
     load_pairs,
@@ -58,23 +59,27 @@ class AgreementStudyArgs:
     """judged-pairs JSONL"""
     reference: Annotated[list[str], tyro.conf.arg(metavar="REF:RUN,RUN", help_behavior_hint="(default: none)")] = \
         field(default_factory=list)
-    """the paired agreement difference of these runs against run REF (e.g. control:a,b)"""
+    """the paired agreement of q of these runs against REF, a run or an exported model (e.g. control:a,b)"""
 
 
 def run_cli(args: AgreementStudyArgs) -> int:
     references = {r.split(":")[0]: r.split(":")[1].split(",") for r in args.reference}
-    rows = [exported_row(args.baseline, args.data, args.pairs, "max_prob"),
-            exported_row(args.shipped, args.data, args.pairs, "q")]
-    runs = [r for r in args.runs if (r / "eval-val" / "evaluation.json").exists()]
-    rows += [run_row(r) for r in runs]
-    refs = {r.name: r for r in runs}
+    pairs = load_pairs(args.pairs)
+    agreed = subset_masks(pairs)["agree"]
+    a_wins = np.array([p.consensus == "A" for p in pairs])
+    rows = [exported_row(args.baseline, args.data, pairs, "max_prob"),
+            exported_row(args.shipped, args.data, pairs, "q")]
+    rows += [run_row(r) for r in args.runs if (r / "eval-val" / "evaluation.json").exists()]
+    # a REF may be a run's folder name or an exported model's (e.g. gacl-cos:full-v3 compares with the shipped)
+    credits = {r["key"]: credit(r["pair_q"][0][agreed], r["pair_q"][1][agreed], a_wins[agreed]) for r in rows}
     for ref_name, names in references.items():
-        if ref_name not in refs:
-            continue
-        ref = q_credit(refs[ref_name], args.pairs)
+        if ref_name not in credits:
+            raise SystemExit(f"--reference {ref_name}: no such run or exported model among {sorted(credits)}")
         for row in rows:
-            if row["name"] in names:
-                row["vs"] = {"reference": ref_name} | paired_difference(q_credit(refs[row["name"]], args.pairs), ref)
+            if row["key"] in names:
+                row["vs"] = {"reference": ref_name} | paired_difference(credits[row["key"]], credits[ref_name])
+    for row in rows:
+        del row["pair_q"]
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "study.json").write_text(json.dumps(rows, indent=1) + "\n")
     (args.out / "study.md").write_text(markdown(rows))
@@ -95,20 +100,13 @@ def cpu_seconds(run: Path) -> float:
     return total
 
 
-def q_credit(run: Path, pairs_file: str) -> np.ndarray:
-    """Per agreed pair: the credit of the run's q (from its agreement.json's pair scores)."""
-    res = json.loads((run / "eval-val" / "agreement" / "agreement.json").read_text())
-    pairs = load_pairs(pairs_file)
-    keep = subset_masks(pairs)["agree"]
-    a_wins = np.array([p.consensus == "A" for p in pairs])
-    sa, sb = np.asarray(res["pair_scores"]["q"]["a"]), np.asarray(res["pair_scores"]["q"]["b"])
-    return credit(sa[keep], sb[keep], a_wins[keep])
-
-
 def run_row(run: Path) -> dict:
     s = json.loads((run / "eval-val" / "evaluation.json").read_text())["summary"]
-    a = json.loads((run / "eval-val" / "agreement" / "agreement.json").read_text())["subsets"]
-    return {"name": run.name, "top1": s["top1"],
+    res = json.loads((run / "eval-val" / "agreement" / "agreement.json").read_text())
+    a = res["subsets"]
+    q = res["pair_scores"]["q"]
+    return {"name": run.name, "key": run.name, "pair_q": (np.asarray(q["a"]), np.asarray(q["b"])),
+            "top1": s["top1"],
             "auroc_q": s["auroc_recognized"]["test"]["q"],
             "below_clean": {k: v["q"]["below_clean_at_3"] for k, v in s["corruption"].items()},
             "agree": a["agree"]["q"], "agree_clear": a["agree_clear"]["q"],
@@ -116,7 +114,7 @@ def run_row(run: Path) -> dict:
             "cpu_seconds": cpu_seconds(run)}
 
 
-def exported_row(model: Path, data: list[str], pairs_file: str, score: str) -> dict:
+def exported_row(model: Path, data: list[str], pairs: list[JudgedPair], score: str) -> dict:
     """Validation top-1, AUROC of `score` and agreement of `score` for an exported model folder."""
     card = ModelCard.load(model)
     _, sets = load_splits(data, card.classes, card.preprocess.config(), keep_records=True)
@@ -126,11 +124,10 @@ def exported_row(model: Path, data: list[str], pairs_file: str, score: str) -> d
     top1 = float((sc["pred"] == labels).mean())
     pick = np.array([r.category in AUROC_CATEGORIES and r.recognized is not None for r in val.records])
     rec = np.array([bool(r.recognized) for r in val.records])
-    pairs = load_pairs(pairs_file)
     scores = score_pairs(pairs, model)
     ag = agreement(pairs, {k: scores[k] for k in (score, "q_claimed") if k in scores})["subsets"]
     claimed = score == "q" and "q_claimed" in ag["agree"]
-    return {"name": f"{model.name} (exported, {score})", "top1": top1,
+    return {"name": f"{model.name} (exported, {score})", "key": model.name, "pair_q": scores["q"], "top1": top1,
             "auroc_q": auroc(sc[score][pick & rec], sc[score][pick & ~rec]),
             "agree": ag["agree"][score], "agree_clear": ag["agree_clear"][score],
             "claimed": ag["agree"]["q_claimed"] if claimed else None,
