@@ -10,6 +10,7 @@
 #   scripts/agreement_study.sh              the continuation runs, in order (each resumes / is skipped when done)
 #   scripts/agreement_study.sh full         the full-budget runs
 #   scripts/agreement_study.sh NAME...      only these
+# Full-budget runs write to $OUT/NAME-sSEED (SEED=2 scripts/agreement_study.sh full-v3: $OUT/full-v3-s2).
 # THREADS=n limits torch's threads (two studies side by side on 2 cores: THREADS=1).
 set -euo pipefail
 source "$(dirname "$0")/recipe.sh"
@@ -72,7 +73,7 @@ evaluate() {
 full() {
   local name=$1 preset classes extra
   IFS="|" read -r preset classes extra <<< "${FULL[$1]}"
-  local sm="$OUT/softmax-$preset-$classes-s$SEED" r="$OUT/$name" data=("${common[@]}")
+  local sm="$OUT/softmax-$preset-$classes-s$SEED" r="$OUT/$name-s$SEED" data=("${common[@]}")
   [ "$classes" = 22 ] || data=("${opt[@]}" "${every[@]}")
   [ -f "$sm/epoch_005.pt" ] || sketchq-train train --out "$sm" --preset "$preset" "${softmax_stage[@]}" --epochs 16 \
     --max-steps "${STEPS6[$classes]}" "${data[@]}" $(resume "$sm")
