@@ -49,6 +49,8 @@ def category_from_path(path: Path) -> str:
         if name.endswith(suffix):
             name = name[: -len(suffix)]
             break
+    # Google's Sketch-RNN files of every drawing are `cat.full.npz`: the category is `cat`
+    name = name.removesuffix(".full")
     return canonical_category(name.removeprefix("full_simplified_").removeprefix("full_raw_"))
 
 

@@ -1,6 +1,7 @@
 import gzip
 import json
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -115,3 +116,16 @@ def test_unknown_file_type_is_refused(tmp_path):
     p.write_text("a")
     with pytest.raises(ValueError, match="unknown sketch file type"):
         read_file(p)
+
+
+@pytest.mark.parametrize("name", ["cat.full.npz", "cat.npz", "cat.ndjson.gz", "full_simplified_cat.ndjson",
+                                  "full_raw_cat.ndjson", "cat.bin"])
+def test_google_file_names_give_the_category(name: str) -> None:
+    assert category_from_path(Path("/data") / name) == "cat"
+
+
+def test_a_full_npz_is_read_as_its_category(tmp_path: Path) -> None:
+    sketch = np.array([[0, 0, 0], [10, 5, 1]], dtype=np.int16)  # stroke-3: dx, dy, pen lifted
+    np.savez(tmp_path / "cat.full.npz", train=np.array([sketch], dtype=object), allow_pickle=True)
+    (rec,) = read_records([tmp_path])
+    assert rec.category == "cat" and rec.split == "train"
