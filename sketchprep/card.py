@@ -2,8 +2,9 @@
 
 Training writes it (`training.export`), calibration and `agreement --write-card` update it through this type,
 and the service reads its fields. The file is `model_card.json` beside `model.onnx`; `card_version` says
-which layout it has, and a card of another version is refused with a message that says so (there is only
-version 1: the layout the shipped cards have, plus this field).
+which layout it has, and a card of another version is refused with a message that says so (version 1: the
+layout of the first shipped cards; version 2 adds the label-cleansing thresholds `q_reject` and `calibration`
+to `thresholds.label_check`; both are read, version 2 is written).
 
 Blocks that describe a run rather than drive the service (`encoder.config`, `gacl`, `metrics`, `training`,
 `data`, the calibration record) stay free-form mappings, written and read back unchanged.
@@ -20,7 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler
 from sketchprep.preprocess import FEATURE_DIM, FEATURE_NAMES, PreprocessConfig
 
 CARD_FILE = "model_card.json"
-CARD_VERSION = 1
+CARD_VERSION = 2  # written by this code; READABLE_VERSIONS are read
+READABLE_VERSIONS = (1, 2)  # 2 adds thresholds.label_check.q_reject and .calibration (label cleansing)
 REFERENCE_U_A = 110.0  # GACL's reference upper end of the quality range
 
 
@@ -30,14 +32,16 @@ class UnsupportedCardError(ValueError):
 
 def check_version(data: Any) -> None:
     version = data.get("card_version") if isinstance(data, dict) else None
-    if version == CARD_VERSION:
+    if type(version) is int and version in READABLE_VERSIONS:
         return
     if version is None:
         raise UnsupportedCardError(
             f"the model card has no card_version (written before cards were versioned); this code reads "
-            f"version {CARD_VERSION}: add \"card_version\": {CARD_VERSION} to the card, nothing else changes")
-    raise UnsupportedCardError(f"model card version {version!r} is not supported: this code reads version "
-                               f"{CARD_VERSION} only (export the model again with this version of sketchq)")
+            f"versions {', '.join(map(str, READABLE_VERSIONS))}: add \"card_version\": 1 to the card, nothing else "
+            "changes")
+    raise UnsupportedCardError(f"model card version {version!r} is not supported: this code reads versions "
+                               f"{', '.join(map(str, READABLE_VERSIONS))} (export the model again with this version "
+                               "of sketchq)")
 
 
 class _Block(BaseModel):
@@ -77,9 +81,18 @@ class QualityPercentiles(_Block):
 
 
 class LabelCheck(_Block):
+    """Thresholds of the label-cleansing rule (`sketchprep.label_rule`). `q_reject` and `calibration` come with
+    card version 2 (`sketchq-train calibrate-labels`); a version-1 card lacks them."""
+
     q_min: float
     theta_suspect: float
+    q_reject: float | None = None
+    calibration: dict[str, Any] | None = None
     procedure: str
+
+    @model_serializer(mode="wrap")
+    def _absent_when_none(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return {k: v for k, v in handler(self).items() if v is not None}
 
 
 class ScoreRuleBlock(_Block):

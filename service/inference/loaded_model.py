@@ -4,8 +4,8 @@ The card is sketchprep's typed, versioned model card: a card of another version 
 checked against the card's sha256. `LoadedModel.interpret` turns one sketch's raw outputs (q, cosines to the
 class centres, predicted index) into the numbers the API returns: probabilities = softmax(probability_scale *
 cos), theta = arccos of the cosine to the predicted class, quality percentile from the card's per-class
-validation table, and the label check (suspect when q >= q_min and the angle to the claimed class >
-theta_suspect).
+validation table, and the label check (`sketchprep.label_rule.is_suspect`, the rule `sketchq clean` applies
+too).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from service.core.errors import InferenceError, ModelLoadError
 from service.inference.outputs import RawScore
 from sketchprep.card import ModelCard
 from sketchprep.files import sha256_file
+from sketchprep.label_rule import is_suspect
 from sketchprep.preprocess import PreprocessConfig
 
 
@@ -126,7 +127,7 @@ class LoadedModel:
         label_theta = suspect = None
         if label_index is not None:
             label_theta = math.acos(min(1.0, max(-1.0, cos[label_index])))
-            suspect = q >= self.q_min and label_theta > self.theta_suspect
+            suspect = is_suspect(q, label_theta, pred, label_index, self.card.thresholds.label_check)
         return Interpretation(
             quality=q, quality_percentile=_interp(q, tables[pred], levels) / 100.0, class_index=pred,
             confidence=probs[pred], top_k=[(j, probs[j]) for j in order],

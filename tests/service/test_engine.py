@@ -77,9 +77,9 @@ def test_a_card_of_another_version_is_refused(model_path: Path, tmp_path: Path) 
     copy = tmp_path / "model"
     shutil.copytree(model_path, copy)
     card = json.loads((copy / "model_card.json").read_text())
-    card["card_version"] = 2
+    card["card_version"] = 3
     (copy / "model_card.json").write_text(json.dumps(card))
-    with pytest.raises(ModelLoadError, match="model card version 2 is not supported"):
+    with pytest.raises(ModelLoadError, match="model card version 3 is not supported"):
         LoadedModel.load(copy)
 
 
