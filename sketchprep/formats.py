@@ -81,7 +81,26 @@ def raw_to_simplified(strokes: Sketch) -> Sketch:
     return out
 
 
-def _open_text(path: Path) -> io.TextIOBase:
+def record_from_json(rec: dict, path: Path) -> SketchRecord:
+    """One Quick, Draw! NDJSON object -> a record (raw drawings, strokes with a time row, are simplified); the
+    category is `word`, else the file's name. KeyError, TypeError or ValueError when it is not such a record."""
+    drawing = rec["drawing"]
+    strokes = strokes_from_drawing(drawing)
+    if any(len(stroke) == 3 for stroke in drawing):
+        strokes = raw_to_simplified(strokes)
+    word = rec.get("word")
+    return SketchRecord(
+        category=canonical_category(word) if word else category_from_path(path),
+        strokes=strokes,
+        recognized=rec.get("recognized"),
+        key_id=None if rec.get("key_id") is None else str(rec["key_id"]),
+        countrycode=rec.get("countrycode"),
+        source=rec.get("source"),
+    )
+
+
+def open_text(path: Path) -> io.TextIOBase:
+    """A text file, gunzipped when its name ends in .gz."""
     if path.name.endswith(".gz"):
         return gzip.open(path, "rt", encoding="utf-8")
     return open(path, encoding="utf-8")
@@ -89,24 +108,11 @@ def _open_text(path: Path) -> io.TextIOBase:
 
 def read_ndjson(path: Path) -> Iterator[SketchRecord]:
     """Simplified or raw Quick, Draw! NDJSON; raw drawings (strokes with a time row) are simplified."""
-    with _open_text(path) as fh:
+    with open_text(path) as fh:
         for line in fh:
             if not line.strip():
                 continue
-            rec = json.loads(line)
-            drawing = rec["drawing"]
-            strokes = strokes_from_drawing(drawing)
-            if any(len(stroke) == 3 for stroke in drawing):
-                strokes = raw_to_simplified(strokes)
-            word = rec.get("word")
-            yield SketchRecord(
-                category=canonical_category(word) if word else category_from_path(path),
-                strokes=strokes,
-                recognized=rec.get("recognized"),
-                key_id=None if rec.get("key_id") is None else str(rec["key_id"]),
-                countrycode=rec.get("countrycode"),
-                source=rec.get("source"),
-            )
+            yield record_from_json(json.loads(line), path)
 
 
 def read_npz(path: Path, splits: Iterable[str] = ("train", "valid", "test")) -> Iterator[SketchRecord]:
@@ -122,24 +128,28 @@ def read_npz(path: Path, splits: Iterable[str] = ("train", "valid", "test")) -> 
 _BIN_HEADER = struct.Struct("<Q2sBIH")
 
 
+def _read_exactly(fh: io.BufferedIOBase, n: int, path: Path) -> bytes:
+    data = fh.read(n)
+    if len(data) != n:
+        raise ValueError(f"{path}: truncated binary record (wanted {n} bytes, found {len(data)})")
+    return data
+
+
 def read_bin(path: Path) -> Iterator[SketchRecord]:
+    """Google's binary format, read record by record (constant memory); ValueError on a truncated record."""
     category = category_from_path(path)
     with open(path, "rb") as fh:
-        data = fh.read()
-    pos = 0
-    while pos < len(data):
-        key_id, country, recognized, _timestamp, n_strokes = _BIN_HEADER.unpack_from(data, pos)
-        pos += _BIN_HEADER.size
-        strokes = []
-        for _ in range(n_strokes):
-            (n,) = struct.unpack_from("<H", data, pos)
-            pos += 2
-            xs = np.frombuffer(data, dtype=np.uint8, count=n, offset=pos).astype(np.float64)
-            ys = np.frombuffer(data, dtype=np.uint8, count=n, offset=pos + n).astype(np.float64)
-            pos += 2 * n
-            strokes.append(np.stack([xs, ys], axis=1))
-        yield SketchRecord(category=category, strokes=strokes, recognized=bool(recognized),
-                           key_id=str(key_id), countrycode=country.decode("ascii", "replace"))
+        while header := fh.read(_BIN_HEADER.size):
+            if len(header) != _BIN_HEADER.size:
+                raise ValueError(f"{path}: truncated binary record header")
+            key_id, country, recognized, _timestamp, n_strokes = _BIN_HEADER.unpack(header)
+            strokes = []
+            for _ in range(n_strokes):
+                (n,) = struct.unpack("<H", _read_exactly(fh, 2, path))
+                xy = np.frombuffer(_read_exactly(fh, 2 * n, path), dtype=np.uint8).astype(np.float64)  # (2n,)
+                strokes.append(np.stack([xy[:n], xy[n:]], axis=1))  # (n, 2)
+            yield SketchRecord(category=category, strokes=strokes, recognized=bool(recognized),
+                               key_id=str(key_id), countrycode=country.decode("ascii", "replace"))
 
 
 def write_bin(records: Iterable[SketchRecord], path: Path) -> None:

@@ -22,7 +22,6 @@ Shape of the thing:
 from __future__ import annotations
 
 import asyncio
-import bisect
 import contextlib
 import logging
 import threading
@@ -34,6 +33,7 @@ import numpy as np
 
 from service.core.errors import InferenceError, QueueFullError, QueueTimeoutError, ServiceError, ShuttingDownError
 from service.core.metrics import Metrics
+from service.inference.buckets import bucket_index
 from service.inference.outputs import EngineOutputs, RawScore
 from service.inference.queue import BucketQueue, Item, Job
 from sketchprep.preprocess import collate
@@ -101,10 +101,7 @@ class Batcher:
 
     def bucket_index(self, length: int) -> int:
         """Index of the smallest bucket >= length (lengths never exceed the last bucket, max_points)."""
-        i = bisect.bisect_left(self.config.buckets, length)
-        if i == len(self.config.buckets):
-            raise ValueError(f"sketch of {length} points is longer than the largest bucket")
-        return i
+        return bucket_index(length, self.config.buckets)
 
     # --- the public call -------------------------------------------------------------------------
     async def submit(self, points_list: Sequence[np.ndarray]) -> list[RawScore]:
