@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("sketchprep", "training", "service")
+PACKAGES = ("sketchprep", "training", "service", "offline")
 MAX_LINES = 300
 MAX_MODULES_PER_FOLDER = 12
 
