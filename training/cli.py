@@ -15,7 +15,7 @@ import tyro
 from training.engine import loop
 from training.engine.config import TrainConfig
 from training.evaluation import agreement_eval, evaluate, paired_accuracy
-from training.export import calibrate_attribution, model
+from training.export import calibrate_attribution, calibrate_labels, model
 from training.reports import agreement_study, cost_curve, results
 from training.sketchrnn import export as sketchrnn_export
 from training.sketchrnn import sample as sketchrnn_sample
@@ -31,6 +31,9 @@ COMMANDS: dict[str, tuple[type, str, Callable[[Any], int], Any]] = {
     "calibrate": (calibrate_attribution.CalibrateArgs,
                   "calibrate the attribution rule of an exported model into its card", calibrate_attribution.run_cli,
                   None),
+    "calibrate-labels": (calibrate_labels.CalibrateLabelsArgs,
+                         "calibrate the label-cleansing rule of an exported model into its card (version 2)",
+                         calibrate_labels.run_cli, None),
     "agreement": (agreement_eval.AgreementArgs, "agreement of q (and baselines) with judged pairs of sketches",
                   agreement_eval.run_cli, None),
     "compare-seeds": (paired_accuracy.CompareSeedsArgs, "paired test accuracy of softmax and GACL runs over seeds",

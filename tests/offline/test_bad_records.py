@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import write_ndjson
+from offline_support import write_ndjson
 
 from offline.cli import main
 

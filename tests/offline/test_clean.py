@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from conftest import write_ndjson
+from offline_support import write_ndjson
 
 from offline.cli import main
 from sketchprep.card import ModelCard

@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import write_ndjson
+from offline_support import write_ndjson
 from server_proc import ServerProc
 
 from offline.cli import main
