@@ -15,9 +15,9 @@ serve: $(PY)
 	$(PY) -m pip install -q -e '.[serve]'
 	$(PY) -m service
 
-## Install everything the tests need (incl. Debian's redis-server and chromium) and run lint + the whole test suite
+## Install everything the tests need (incl. the ray extra, Debian's redis-server and chromium) and run lint + the whole test suite
 test: $(PY)
-	$(PY) -m pip install -q -e '.[serve,train,dev]'
+	$(PY) -m pip install -q -e '.[serve,train,dev,ray]'
 	@command -v redis-server >/dev/null || { \
 	  echo "installing redis-server (Debian package)"; \
 	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq && \

@@ -43,6 +43,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--out", type=Path, required=True, help="PATH.parquet or PATH.ndjson")
     s.add_argument("--ray", metavar="ADDRESS", help="run as a Ray Data job on this cluster ('auto', 'local', ray://...)")
     s.add_argument("--ray-actors", type=int, default=2, help="actor pool size of the Ray job (%(default)s)")
+    s.add_argument("--ray-actor-cpus", type=float, default=1.0,
+                   help="CPUs each actor reserves; keep actors x this below the cluster's CPUs (%(default)s)")
     c = sub.add_parser("clean", help="kept / suspect / rejected outputs and report.html (paper Sec. 6)")
     _common(c)
     c.add_argument("--out", type=Path, required=True, help="output folder")
@@ -61,8 +63,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "score" and args.ray:
             from offline.ray_job import run_ray  # Ray only when asked for (the `ray` extra)
 
-            print(run_ray(opts, args.out, args.ray, args.ray_actors, args.overwrite).message("scored"),
-                  file=sys.stderr)
+            result = run_ray(opts, args.out, args.ray, args.ray_actors, args.overwrite,
+                             actor_cpus=args.ray_actor_cpus)
+            print(result.message("scored"), file=sys.stderr)
             return 0
         if args.command == "score":
             result = score(opts, args.out, args.overwrite)
