@@ -47,11 +47,32 @@ class SketchSet:
 Convert = Callable[[Sketch], "np.ndarray | str"]
 
 
-def read_classes(paths: Iterable[Path | str], categories: Sequence[str] | None,
-                 ) -> tuple[list[str], list[SketchRecord]]:
+def sample_per_class(records: Iterable[SketchRecord], max_per_class: int, seed: int = 0) -> list[SketchRecord]:
+    """At most `max_per_class` training drawings of each category, a uniform sample drawn while streaming
+    (reservoir sampling, seeded): memory grows with the sample, never with the data. Validation and test keep
+    their share of it (max_per_class / 8 each at the 80/10/10 split), in the same way."""
+    caps = {"train": max_per_class, "val": max(1, max_per_class // 8), "test": max(1, max_per_class // 8)}
+    rng = np.random.default_rng(seed)
+    kept: dict[tuple[str, str], list[SketchRecord]] = {}
+    seen: Counter[tuple[str, str]] = Counter()
+    for r in records:
+        key = (split_of(r.strokes), r.category)
+        seen[key] += 1
+        box = kept.setdefault(key, [])
+        if len(box) < caps[key[0]]:
+            box.append(r)
+        elif (j := int(rng.integers(seen[key]))) < caps[key[0]]:
+            box[j] = r
+    return [r for key in sorted(kept) for r in kept[key]]
+
+
+def read_classes(paths: Iterable[Path | str], categories: Sequence[str] | None, max_per_class: int | None = None,
+                 seed: int = 0) -> tuple[list[str], list[SketchRecord]]:
     """Records with at least one point (nothing to score otherwise) and the classes: `categories` in their
-    order, or every category found, sorted."""
-    records = [r for r in read_records(paths, categories) if sum(len(s) for s in r.strokes) > 0]
+    order, or every category found, sorted. With `max_per_class`, the files are streamed and only a sample
+    per category is kept (`sample_per_class`)."""
+    stream = (r for r in read_records(paths, categories) if sum(len(s) for s in r.strokes) > 0)
+    records = list(stream) if max_per_class is None else sample_per_class(stream, max_per_class, seed)
     classes = sorted({r.category for r in records}) if categories is None else list(categories)
     return classes, records
 
@@ -77,8 +98,10 @@ def split_sets(records: Iterable[SketchRecord], classes: list[str], convert: Con
 
 
 def load_splits(paths: Iterable[Path | str], categories: Sequence[str] | None, pre: PreprocessConfig,
-                keep_records: bool = False) -> tuple[list[str], dict[str, SketchSet]]:
-    """Read, split by hash and preprocess into the scorer's (T, 7) point features."""
-    classes, records = read_classes(paths, categories)
+                keep_records: bool = False, max_per_class: int | None = None, seed: int = 0,
+                ) -> tuple[list[str], dict[str, SketchSet]]:
+    """Read, split by hash and preprocess into the scorer's (T, 7) point features (optionally a per-category
+    sample, streamed: `read_classes`)."""
+    classes, records = read_classes(paths, categories, max_per_class, seed)
     sets, _ = split_sets(records, classes, lambda strokes: sketch_to_points(strokes, pre), keep_records)
     return classes, sets

@@ -28,6 +28,9 @@ class DataOptions:
     """sketch files or folders (.ndjson[.gz], .npz, .bin)"""
     categories: list[str] | None = None
     """classes to train on, in this order (None: every category found)"""
+    max_per_class: int | None = None
+    """keep at most this many training drawings per category (validation and test: 1/8 of it each), sampled
+    while streaming the files, so a data set larger than memory can be read (the paper's recipe: 7000)"""
 
 
 @dataclass

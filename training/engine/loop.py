@@ -49,7 +49,7 @@ def train(cfg: TrainConfig) -> dict:
     pre = PreprocessConfig(max_points=cfg.max_points)
     gcfg = cfg.gacl_config
     t0 = time.time()
-    classes, sets = load_splits(cfg.data, cfg.categories, pre)
+    classes, sets = load_splits(cfg.data, cfg.categories, pre, max_per_class=cfg.max_per_class, seed=cfg.seed)
     print(f"data: {len(classes)} classes, " + ", ".join(f"{k} {len(v)}" for k, v in sets.items())
           + f" ({time.time() - t0:.0f}s)", flush=True)
     spec = ENCODER_PRESETS[cfg.preset]

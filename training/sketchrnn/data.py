@@ -44,9 +44,10 @@ def stroke5_rows(max_seq_len: int):
 
 
 def load_stroke5_splits(paths: Iterable[Path | str], categories: list[str] | None, max_seq_len: int,
-                        keep_records: bool = False) -> tuple[list[str], dict[str, SketchSet], dict]:
+                        keep_records: bool = False, max_per_class: int | None = None,
+                        ) -> tuple[list[str], dict[str, SketchSet], dict]:
     """Read, split by the scorer's hash, convert to stroke-5; -> (classes, {split: set of rows}, counts)."""
-    classes, records = read_classes(paths, categories)
+    classes, records = read_classes(paths, categories, max_per_class)
     sets, left_out = split_sets(records, classes, stroke5_rows(max_seq_len), keep_records)
     counts = {"read": len(records), "too_long": left_out["too_long"], "empty": left_out["empty"]}
     counts.update({s: len(v) for s, v in sets.items()})

@@ -116,7 +116,8 @@ def train(cfg: TrainConfig) -> dict:
     last, best = out / "last.pt", out / "best.pt"
     if last.exists() and not cfg.resume:
         raise FileExistsError(f"{out} already holds a run: pass --resume or choose another --out")
-    classes, sets, counts = load_stroke5_splits(cfg.data, cfg.categories, cfg.max_seq_len)
+    classes, sets, counts = load_stroke5_splits(cfg.data, cfg.categories, cfg.max_seq_len,
+                                                max_per_class=cfg.max_per_class)
     print(f"data: {len(classes)} classes, {json.dumps(counts)} ({time.time() - t_start:.0f}s)", flush=True)
     overrides = {} if cfg.recurrent_dropout is None else {"recurrent_dropout": cfg.recurrent_dropout}
     ck = load_checkpoint(last, cfg.device) if cfg.resume and last.exists() else None
