@@ -33,6 +33,9 @@ class Summary:
     lowest: list[list[Any]] = field(default_factory=list)  # heap of [-q, ...]
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        self._rng = random.Random(self.seed)  # the reservoir's draws (not saved: a shard is summarised in one go)
+
     def add(self, d: Drawing, row: Row) -> None:
         self.counts[row["verdict"]] += 1
         q = row["quality"]
@@ -45,7 +48,7 @@ class Summary:
             if len(self.scatter) < SCATTER_MAX:
                 self.scatter.append(point)
             else:
-                j = random.Random(self.seed * 1_000_003 + self.seen).randrange(self.seen)
+                j = self._rng.randrange(self.seen)
                 if j < SCATTER_MAX:
                     self.scatter[j] = point
         info = [row["key_id"], row["category"] or "", row["predicted_class"], row["confidence"]]  # no None in heaps
