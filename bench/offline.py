@@ -43,9 +43,11 @@ from sketchprep.card import ModelCard  # noqa: E402
 SHARDS = 4
 PER_REQUEST = 256
 CLIENTS = 4
-RSS_CODE = ("import resource, sys; from offline.cli import main; rc = main(sys.argv[1:]); "
-            "print('peak_rss_kib', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); "
-            "sys.exit(rc)")
+# Peak RSS of this process's memory (VmHWM), not getrusage's ru_maxrss: Linux carries ru_maxrss over an exec, so
+# a child of a big process would report its parent's size. Worker processes (--workers 2) are not counted.
+RSS_CODE = ("import sys; from offline.cli import main; rc = main(sys.argv[1:]); "
+            "hwm = next(ln.split()[1] for ln in open('/proc/self/status') if ln.startswith('VmHWM:')); "
+            "print('peak_rss_kib', hwm, file=sys.stderr); sys.exit(rc)")
 
 
 def log(msg: str) -> None:
@@ -87,7 +89,10 @@ def run_cli(args: list[str]) -> dict[str, Any]:
 
 def score_mode(files: list[Path], out: Path, n: int, workers: int) -> dict[str, Any]:
     res = run_cli(["score", *map(str, files), "--out", str(out), "--no-progress", "--workers", str(workers)])
-    return {**res, "drawings": n, "sketches_per_s": round(n / res["seconds"], 1)}
+    out = {**res, "drawings": n, "sketches_per_s": round(n / res["seconds"], 1)}
+    if workers > 1:
+        out["peak_rss_mib_note"] = "the parent process only (it does not score)"
+    return out
 
 
 def ray_mode(files: list[Path], out: Path, n: int) -> dict[str, Any]:

@@ -40,7 +40,7 @@ def parser() -> argparse.ArgumentParser:
     sub = top.add_subparsers(dest="command", required=True)
     s = sub.add_parser("score", help="one row per drawing: q, percentile, class, confidence, theta, label check")
     _common(s)
-    s.add_argument("--out", type=Path, required=True, help="PATH.parquet or PATH.ndjson")
+    s.add_argument("--out", type=str, required=True, help="PATH.parquet or PATH.ndjson (with --ray also s3://...)")
     s.add_argument("--ray", metavar="ADDRESS", help="run as a Ray Data job on this cluster ('auto', 'local', ray://...)")
     s.add_argument("--ray-actors", type=int, default=2, help="actor pool size of the Ray job (%(default)s)")
     s.add_argument("--ray-actor-cpus", type=float, default=1.0,
@@ -55,7 +55,8 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        fmt = format_of(args.out) if args.command == "score" else args.format
+        target = args.out if args.command == "score" and args.ray and "://" in args.out else Path(args.out)
+        fmt = format_of(Path(args.out)) if args.command == "score" else args.format
         if args.workers < 1 or args.batch_size < 1:
             raise ValueError("--workers and --batch-size must be at least 1")
         engine = EngineOptions(model_dir=args.model, device=args.device, batch_size=args.batch_size)
@@ -63,15 +64,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "score" and args.ray:
             from offline.ray_job import run_ray  # Ray only when asked for (the `ray` extra)
 
-            result = run_ray(opts, args.out, args.ray, args.ray_actors, args.overwrite,
+            result = run_ray(opts, target, args.ray, args.ray_actors, args.overwrite,
                              actor_cpus=args.ray_actor_cpus)
             print(result.message("scored"), file=sys.stderr)
             return 0
         if args.command == "score":
-            result = score(opts, args.out, args.overwrite)
+            result = score(opts, Path(target), args.overwrite)
         else:
-            args.out.mkdir(parents=True, exist_ok=True)
-            result = clean(opts, args.out, args.overwrite)
+            Path(target).mkdir(parents=True, exist_ok=True)
+            result = clean(opts, Path(target), args.overwrite)
     except KeyboardInterrupt:
         print("sketchq: interrupted; run the same command again to resume", file=sys.stderr)
         return 130

@@ -7,7 +7,8 @@ Google's .bin, or Parquet with a `drawing` column (Quick, Draw! strokes) and opt
 
 Parsing is sketchprep's (`record_from_json`, `read_npz`, `read_bin`, `category_from_path`); here a record that
 cannot be read becomes a `BadRecord` with its file and line instead of an exception, so the caller can stop
-with that message or skip and count it. A claimed category the model does not know is a bad record too.
+with that message or skip and count it. A claimed category the model does not know is a bad record too; a
+record without `word` (or `category`) claims none and is scored without a label check.
 """
 
 from __future__ import annotations
@@ -65,7 +66,8 @@ def _drawing(rec: SketchRecord, file: str, line: int, known: Callable[[str], boo
     if (problem := stroke_problem(rec.strokes)) is not None:
         return BadRecord(file, line, problem)
     if rec.category and not known(rec.category):
-        return BadRecord(file, line, f"unknown category {rec.category!r} (the model knows other classes)")
+        return BadRecord(file, line, f"unknown category {rec.category!r} (the model knows other classes; .npz and "
+                                     ".bin files take it from the file name)")
     return Drawing(rec.key_id or f"{file}:{line}", file, line, rec.category or None,
                    [s for s in rec.strokes if len(s)])
 
@@ -83,6 +85,8 @@ def from_object(obj: Any, path: Path, line: int, known: Callable[[str], bool]) -
         rec = record_from_json(obj, path)
     except (KeyError, TypeError, ValueError, IndexError) as e:
         return BadRecord(file, line, f"the drawing is not Quick, Draw! strokes [[xs, ys], ...] ({e})")
+    if not obj.get("word"):
+        rec.category = ""  # no claimed category (not the file's name): scored without a label check
     return _drawing(rec, file, line, known)
 
 

@@ -93,12 +93,13 @@ def read(inputs: tuple[str, ...]) -> ray.data.Dataset:
     return parts[0] if len(parts) == 1 else parts[0].union(*parts[1:])
 
 
-def run_ray(opts: RunOptions, out: Path, address: str, actors: int, overwrite: bool = False,
+def run_ray(opts: RunOptions, out: str | Path, address: str, actors: int, overwrite: bool = False,
             num_cpus: int | None = None, actor_cpus: float = 1.0) -> RunResult:
     """Run the job on the cluster at `address` ('local': a Ray instance started here with num_cpus). Each actor
     reserves `actor_cpus` CPUs: leave some for the read and write tasks (actors x actor_cpus below the cluster's
     CPUs), or the job waits for ever for a CPU to read with."""
-    if out.exists() and not overwrite:
+    uri = "://" in str(out)  # an object store (s3://, gs://, ...): written and counted through Ray
+    if not uri and Path(out).exists() and not overwrite:
         raise FileExistsError(f"{out} exists (a finished run); pass --overwrite to score again")
     started = time.perf_counter()
     if not ray.is_initialized():
@@ -118,7 +119,11 @@ def run_ray(opts: RunOptions, out: Path, address: str, actors: int, overwrite: b
             rows.write_json(str(out))
     except Exception as e:  # Ray wraps the actor's error; its message names the bad record
         raise RuntimeError(f"the Ray job failed: {_cause(e)}") from None
-    written = _count(out, opts.fmt)
+    if uri:
+        reread = ray.data.read_parquet(str(out)) if opts.fmt == "parquet" else ray.data.read_json(str(out))
+        written = reread.count()
+    else:
+        written = _count(Path(out), opts.fmt)
     bad = source.filter(lambda r: bool(r["text"].strip())).count() - written if opts.skip_bad else 0
     shard = ShardResult(source=",".join(opts.inputs), rows=written, bad=max(0, bad))
     return RunResult([shard], time.perf_counter() - started)

@@ -99,3 +99,12 @@ def test_two_workers_give_the_same_file(tmp_path: Path, data_dir: Path) -> None:
     one = _score(inputs, tmp_path / "one.parquet")
     two = _score(inputs, tmp_path / "two.parquet", "--workers", "2")
     assert one.equals(two) and one.num_rows > 1500
+
+
+def test_a_record_without_a_category_is_scored_without_a_label_check(tmp_path: Path, objects) -> None:
+    objs = [{"drawing": o["drawing"], "key_id": o["key_id"]} for o in objects("eye", 5)]
+    rows = _score([write_ndjson(tmp_path / "nolabel.ndjson", objs)], tmp_path / "s.ndjson").to_pylist()
+    assert len(rows) == 5
+    for r in rows:
+        assert r["category"] is None and r["theta"] is None and r["label_suspect"] is None
+        assert r["verdict"] in ("kept", "rejected") and r["quality"] > 0
