@@ -14,6 +14,7 @@ import logging
 import signal
 import socket
 import threading
+from collections.abc import Iterator
 from types import FrameType
 
 import uvicorn
@@ -43,6 +44,14 @@ class DrainingServer(uvicorn.Server):
         timer = threading.Timer(self._grace_s, super().handle_exit, (sig, frame))
         timer.daemon = True
         timer.start()
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        # uvicorn re-raises the signal that stopped it once it has shut down, so a clean drain would exit
+        # with 143 (SIGTERM) or a KeyboardInterrupt traceback (Ctrl+C): a clean stop exits 0 instead.
+        with super().capture_signals():
+            yield
+            self._captured_signals.clear()
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         # Drain the batcher while uvicorn closes the listener and waits for in-flight requests: those

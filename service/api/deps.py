@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -53,3 +54,13 @@ async def get_enhancer(state: StateDep) -> Enhancer:
 
 
 EnhancerDep = Annotated[Enhancer, Depends(get_enhancer)]
+
+
+async def admit(state: StateDep) -> AsyncIterator[None]:
+    """A work route's admission (its body has been read): 503 once the drain has begun; otherwise the
+    request counts as in flight, and the drain waits for it, until its answer is ready."""
+    with state.admitted():
+        yield
+
+
+Admitted = Depends(admit)

@@ -39,6 +39,9 @@ class Metrics:
             "sketchq_batch_padding_ratio", "Fraction of a batch's time steps that are padding",
             buckets=_RATIO_BUCKETS, registry=r)
         self.queue_depth = Gauge("sketchq_queue_depth", "Sketches waiting in the batch queue", registry=r)
+        self.in_flight = Gauge("sketchq_requests_in_flight",
+                               "Scoring, attribution and enhancement requests admitted and not yet answered",
+                               registry=r)
         self.rejected = Counter(
             "sketchq_rejected_requests_total", "Requests refused with 503, by reason", ["reason"], registry=r)
         self.dropped = Counter(

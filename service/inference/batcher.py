@@ -77,6 +77,10 @@ class Batcher:
             t.start()
         self._accepting = True
 
+    def flush(self) -> None:
+        """Compute queued sketches at once from now on (shutting down), still accepting work."""
+        self._queue.flush()
+
     async def stop(self, timeout_s: float = 30.0) -> None:
         """Refuse new work, finish what is queued (up to timeout_s), then stop the workers."""
         self._accepting = False

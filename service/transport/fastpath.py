@@ -74,7 +74,8 @@ class ScoreFastPath:
         scorer = self.state.scorer
         assert scorer is not None
         try:
-            answer = await watch_disconnect(receive, scorer.score_json(req))
+            with self.state.admitted():
+                answer = await watch_disconnect(receive, scorer.score_json(req))
         except Exception as e:
             response = error_response(e, "POST", PATH)
             await response(scope, receive, send)
