@@ -22,7 +22,7 @@ import uvicorn
 from service.core.settings import Settings
 from service.main import create_app
 from service.state import ServiceState
-from service.transport.coalesce import CoalescingHttpToolsProtocol
+from service.transport.http_limits import protocol_for
 
 log = logging.getLogger("service")
 
@@ -72,8 +72,11 @@ def main() -> None:
     app = create_app(settings)
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level=settings.log_level,
                             access_log=False, timeout_graceful_shutdown=int(settings.request_timeout_s) + 1,
-                            http=CoalescingHttpToolsProtocol)
-    DrainingServer(config, app.state.service, settings.shutdown_grace_s).run()
+                            http=protocol_for(settings), server_header=False)
+    try:
+        DrainingServer(config, app.state.service, settings.shutdown_grace_s).run()
+    except KeyboardInterrupt:  # Ctrl+C before the server was up (while loading the model): no traceback
+        raise SystemExit(130) from None
 
 
 if __name__ == "__main__":

@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     retry_after_s: int = Field(1, ge=0, description="Retry-After seconds sent with 503 answers")
 
     # --- request limits ---
+    max_request_line_bytes: int = Field(
+        8 * 1024, ge=256, description="longest request target (path and query) accepted, counted as it arrives (414)")
+    max_header_bytes: int = Field(
+        32 * 1024, ge=1024, description="largest header block accepted, counted as it arrives (431)")
     max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024, description="request body limit, counted while reading (413)")
     max_sketches: int = Field(256, ge=1, description="sketches per request")
     max_strokes: int = Field(512, ge=1, description="strokes per sketch")
