@@ -24,6 +24,7 @@ from service.core.settings import Settings
 from service.state import ServiceState
 from service.transport import fastpath
 from service.transport.body_limit import BodyLimitMiddleware
+from service.transport.gate import Gate
 from service.transport.request_metrics import RequestMetricsMiddleware
 from service.web import page
 
@@ -48,12 +49,13 @@ class ServiceApp(FastAPI):
     """FastAPI with POST /score's fast path in front: everything else, and every /score request the fast
     path does not answer, goes through FastAPI as usual."""
 
-    _fast: fastpath.ScoreFastPath | None = None
+    _front: Gate | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self._fast is None:
-            self._fast = fastpath.ScoreFastPath(super().__call__, self.state.service)
-        await self._fast(scope, receive, send)
+        if self._front is None:  # the gate (checks on the request head), then the fast path, then FastAPI
+            state = self.state.service
+            self._front = Gate(fastpath.ScoreFastPath(super().__call__, state), state)
+        await self._front(scope, receive, send)
 
 
 def check_fast_path_fence(app: FastAPI) -> None:

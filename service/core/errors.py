@@ -6,6 +6,7 @@
     │   │   ├── LimitExceededError    422: a configured limit (sketches, strokes, points, coordinates)
     │   │   └── UnknownLabelError     422: `label` is not a class of the model (lists the known classes)
     │   ├── PayloadTooLargeError      413: the body is longer than max_body_bytes
+    │   ├── UnsupportedMediaTypeError 415: the body is not declared as UTF-8 application/json
     │   └── ClientDisconnectedError   499: the client went away before the answer (never delivered)
     ├── UnavailableError              503 + Retry-After: try again later
     │   ├── QueueFullError            the batcher's queue is at max_queue
@@ -108,6 +109,12 @@ class PayloadTooLargeError(ClientError):
     status = 413
     slug = "payload-too-large"
     title = "Payload too large"
+
+
+class UnsupportedMediaTypeError(ClientError):
+    status = 415
+    slug = "unsupported-media-type"
+    title = "Unsupported media type"
 
 
 class ClientDisconnectedError(ClientError):

@@ -71,7 +71,7 @@ class Metrics:
             self.cache_requests.labels(outcome)
         for source in ("model", "cache"):
             self.sketches_scored.labels(source)
-        for reason in ("queue_full", "timeout", "shutting_down"):
+        for reason in ("shed", "queue_full", "timeout", "shutting_down"):
             self.rejected.labels(reason)
         for reason in ("client_gone", "timeout"):
             self.dropped.labels(reason)

@@ -36,6 +36,10 @@ class Settings(BaseSettings):
         2.0, ge=0.0, le=10_000.0,
         description="how long the oldest queued sketch may wait for a fuller batch while a worker is free")
     max_queue: int = Field(1024, ge=1, description="most sketches waiting; beyond it requests get 503")
+    shed_queue_fraction: float = Field(
+        0.9, gt=0.0, le=1.0,
+        description="while at least this fraction of max_queue is waiting, /score, /attribute and /enhance get 503 "
+                    "before their body is read (shedding that saves the work)")
     length_buckets: Annotated[list[int], NoDecode] = Field(
         default_factory=list,
         description="padded lengths a batch may have, e.g. '32,64,96,128' (empty: multiples of 32 up to the "
