@@ -82,12 +82,27 @@ def test_validation_errors_say_where(server: ServerProc) -> None:
 @pytest.mark.parametrize("content,content_type,status", [
     (b"", "application/json", 422),  # no body at all
     (b"\xff\xfe\x00garbage", "application/json", 400),  # not UTF-8
-    (b"sketches=1", "application/x-www-form-urlencoded", 422),
-    (b'{"sketches": []}', "text/plain", 422),
-], ids=["empty-body", "not-utf8", "form-encoded", "text-plain"])
+    (b"sketches=1", "application/x-www-form-urlencoded", 415),
+    (b'{"sketches": []}', "text/plain", 415),
+    (b'{"sketches": []}', "application/merge-patch+json", 415),  # any +json type used to be read as JSON
+    (b'{"sketches": []}', "application/json; charset=latin-1", 415),  # and any charset ignored
+    ('{"sketches": []}'.encode("utf-16"), "application/json", 400),  # UTF-16 with its BOM
+    (b'\xef\xbb\xbf{"sketches": []}', "application/json", 400),  # UTF-8 with a BOM
+], ids=["empty-body", "not-utf8", "form-encoded", "text-plain", "plus-json", "latin-1", "utf-16", "utf-8-bom"])
 def test_unusable_bodies(server: ServerProc, content: bytes, content_type: str, status: int) -> None:
     r = httpx.post(f"{server.url}/score", content=content, headers={"content-type": content_type})
     is_problem(r, status)
+
+
+def test_a_missing_content_type_says_which_header_to_send(server: ServerProc) -> None:
+    r = httpx.post(f"{server.url}/score", content=b'{"sketches": []}', headers={"content-type": ""})
+    assert "Content-Type: application/json" in is_problem(r, 415)["detail"]
+    r = httpx.post(f"{server.url}/score", content=b'{"sketches": []}')  # no Content-Type at all
+    assert "content-type" not in r.request.headers
+    assert "Content-Type: application/json" in is_problem(r, 415)["detail"]
+    r = httpx.post(f"{server.url}/score", content=b'{"sketches": []}',  # what curl -d sends without -H
+                   headers={"content-type": "application/x-www-form-urlencoded"})
+    assert "Content-Type: application/json" in is_problem(r, 415)["detail"]
 
 
 def test_unknown_route_and_wrong_method(server: ServerProc) -> None:
