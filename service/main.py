@@ -72,8 +72,10 @@ def check_fast_path_fence(app: FastAPI) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     metrics = Metrics()
+    docs = settings.api_docs  # Swagger UI and ReDoc load their scripts from a CDN: off unless asked for
     app = ServiceApp(title="sketchq scoring service", version=__version__, description=DESCRIPTION, lifespan=lifespan,
-                     generate_unique_id_function=lambda route: route.name)  # operationIds: score, readyz, ...
+                     generate_unique_id_function=lambda route: route.name,  # operationIds: score, readyz, ...
+                     docs_url="/docs" if docs else None, redoc_url="/redoc" if docs else None)
     app.state.service = ServiceState(settings, metrics)
     register_handlers(app)
     for router in (score.router, attribute.router, enhance.router, model.router, probes.router):

@@ -48,8 +48,9 @@ async def get_enhancer(state: StateDep) -> Enhancer:
     if state.scorer is None:
         raise _not_serving(state)
     if state.enhancer is None:
-        raise FeatureUnavailableError(f"enhancement model not installed (no Sketch-RNN export in "
-                                      f"{state.settings.enhance_model_dir})", state.settings.retry_after_s)
+        # (where it was looked for is in the start-up log, not in answers)
+        raise FeatureUnavailableError("the enhancement model is not installed on this server",
+                                      state.settings.retry_after_s)
     return state.enhancer
 
 

@@ -97,6 +97,15 @@ class Settings(BaseSettings):
     cache_timeout_ms: float = Field(50.0, gt=0.0, description="Redis connect and socket timeout")
     cache_retry_s: float = Field(1.0, ge=0.0, description="after a Redis error, skip Redis for this long")
 
+    # --- what the service shows ---
+    expose_internals: bool = Field(
+        False, description="GET /v1/model also shows the attribution rule's weights and per-class thresholds and the "
+                           "training checkpoint (for operators; off on the open internet: it lets inputs be tuned "
+                           "against the rule)")
+    api_docs: bool = Field(
+        False, description="serve Swagger UI at /docs and ReDoc at /redoc (they load their scripts from "
+                           "cdn.jsdelivr.net); /openapi.json is always served")
+
     # --- server ---
     host: str = Field("127.0.0.1", description="address `python -m service` binds")
     port: int = Field(8000, ge=0, le=65535, description="port `python -m service` binds")
