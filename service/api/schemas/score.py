@@ -32,7 +32,8 @@ class ScoreResult(BaseModel):
 
     quality: float = Field(description="q: the feature magnitude (higher = better drawn)")
     quality_percentile: float = Field(
-        description="rank of q among validation sketches of the predicted class, 0..1")
+        description="rank of q among validation sketches of the predicted class as a fraction 0..1 (0.9: higher "
+                    "than 90 % of them), not 0..100; the name is kept for compatibility")
     class_: str = Field(alias="class", description="predicted class")
     confidence: float = Field(description="probability of the predicted class")
     top_k: list[ClassProbability]
