@@ -72,7 +72,8 @@ def main() -> None:
     app = create_app(settings)
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level=settings.log_level,
                             access_log=False, timeout_graceful_shutdown=int(settings.request_timeout_s) + 1,
-                            http=protocol_for(settings), server_header=False)
+                            http=protocol_for(settings), server_header=False,
+                            proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips)
     try:
         DrainingServer(config, app.state.service, settings.shutdown_grace_s).run()
     except KeyboardInterrupt:  # Ctrl+C before the server was up (while loading the model): no traceback

@@ -11,7 +11,8 @@ from collections.abc import Iterator
 
 from service.cache.base import Cache
 from service.cache.select import make_cache
-from service.core.errors import ShuttingDownError
+from service.core.context import client_id
+from service.core.errors import RateLimitedError, ShuttingDownError
 from service.core.metrics import Metrics
 from service.core.settings import Settings
 from service.inference.batcher import Batcher, BatcherConfig
@@ -23,6 +24,8 @@ from service.ops.attribution import Attributor
 from service.ops.enhancement import Enhancer
 from service.ops.limits import Limits
 from service.ops.scoring import Scorer
+from service.security.keys import KeyRing
+from service.security.ratelimit import RateLimiter
 
 log = logging.getLogger("service")
 
@@ -38,6 +41,8 @@ class ServiceState:
         self.scorer: Scorer | None = None
         self.attributor: Attributor | None = None
         self.enhancer: Enhancer | None = None  # None: no VAE installed (/enhance answers 503)
+        self.keys = KeyRing(settings.api_key_hashes)
+        self.limiter: RateLimiter | None = None  # None: no rate limits
         self.warmed = False
         self.draining = False  # readiness fails (SIGTERM's grace period, then the drain)
         self.refusing = False  # the drain has begun: new requests get 503, admitted ones finish
@@ -79,6 +84,9 @@ class ServiceState:
         self.cache = make_cache(s, len(model.classes), self.metrics)
         self.scorer = Scorer(model, self.batcher, self.cache, Limits.from_settings(s), self.metrics)
         self.attributor = Attributor(self.scorer, s, self.metrics)
+        if s.rate_limit:
+            self.limiter = RateLimiter(s.rate_limit_per_s, s.rate_limit_burst, s.redis_url,
+                                       s.cache_timeout_ms / 1000.0, s.cache_retry_s, self.metrics)
         if (s.enhance_model_dir / VAE_CARD_FILE).exists():
             vae = await asyncio.to_thread(VaeModel.load, s.enhance_model_dir, max(1, s.intra_op_threads))
             self.enhancer = Enhancer(self.scorer, vae, s, self.metrics)
@@ -91,6 +99,16 @@ class ServiceState:
         self.metrics.ready.set(1)
         log.info("ready in %.1f s: model %s %s, providers %s, buckets %s, cache %s", time.perf_counter() - started,
                  model.name, model.version, engine.providers, buckets, self.cache.backend)
+
+    async def charge(self, cost: int) -> None:
+        """Pay a request's cost (sketch evaluations) from its client's budget, or 429 when it is spent."""
+        if self.limiter is None:
+            return
+        client = client_id.get() or "anonymous"
+        wait = await self.limiter.take(client, cost)
+        if wait is not None:
+            raise RateLimitedError(f"this client's budget of work is spent (it regains "
+                                   f"{self.limiter.rate:g} sketch evaluations per second); retry in {wait:.0f} s", wait)
 
     async def drain(self) -> None:
         """Fail readiness, refuse new requests (503), let admitted ones finish, then stop the batcher.
@@ -117,6 +135,8 @@ class ServiceState:
         await self.drain()
         if self.cache is not None:
             await self.cache.close()
+        if self.limiter is not None:
+            await self.limiter.close()
         log.info("stopped")
 
     def not_ready_reasons(self) -> list[str]:

@@ -14,7 +14,9 @@ from fastapi.openapi.utils import get_openapi
 from service.core.problems import Problem
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
-ERROR_TEXT = {400: "Malformed JSON body", 413: "Body larger than max_body_bytes", 422: "Invalid sketch or request",
+ERROR_TEXT = {400: "Malformed JSON body, or not UTF-8", 401: "API keys are on and no valid key was sent",
+              413: "Body larger than max_body_bytes", 415: "Body not sent as UTF-8 application/json",
+              422: "Invalid sketch or request", 429: "The client's cost budget is spent; see Retry-After",
               500: "Model error", 503: "Overloaded (queue full or timed out) or not ready; see Retry-After"}
 
 

@@ -39,6 +39,16 @@ class Metrics:
             "sketchq_batch_padding_ratio", "Fraction of a batch's time steps that are padding",
             buckets=_RATIO_BUCKETS, registry=r)
         self.queue_depth = Gauge("sketchq_queue_depth", "Sketches waiting in the batch queue", registry=r)
+        self.auth = Counter("sketchq_auth_requests_total", "Work requests checked for an API key, by outcome",
+                            ["outcome"], registry=r)
+        self.rate_limit = Counter("sketchq_rate_limit_requests_total",
+                                  "Work requests checked against their client's cost budget, by outcome",
+                                  ["outcome"], registry=r)
+        self.rate_limit_cost = Counter("sketchq_rate_limit_cost_total",
+                                       "Cost (sketch evaluations) charged to clients' budgets", registry=r)
+        self.rate_limit_backend_errors = Counter(
+            "sketchq_rate_limit_backend_errors_total", "Rate-limit lookups Redis failed (served by in-process buckets)",
+            registry=r)
         self.in_flight = Gauge("sketchq_requests_in_flight",
                                "Scoring, attribution and enhancement requests admitted and not yet answered",
                                registry=r)
@@ -73,6 +83,10 @@ class Metrics:
             self.sketches_scored.labels(source)
         for reason in ("shed", "queue_full", "timeout", "shutting_down"):
             self.rejected.labels(reason)
+        for outcome in ("ok", "missing", "invalid"):
+            self.auth.labels(outcome)
+        for outcome in ("allowed", "limited"):
+            self.rate_limit.labels(outcome)
         for reason in ("client_gone", "timeout"):
             self.dropped.labels(reason)
 

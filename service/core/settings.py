@@ -97,6 +97,24 @@ class Settings(BaseSettings):
     cache_timeout_ms: float = Field(50.0, gt=0.0, description="Redis connect and socket timeout")
     cache_retry_s: float = Field(1.0, ge=0.0, description="after a Redis error, skip Redis for this long")
 
+    # --- who may ask for work, and how much (POST /score, /attribute, /enhance) ---
+    api_key_hashes: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="API keys accepted, as sha256 hex digests, comma-separated (`python -m service.security.keys` "
+                    "makes a key and its digest); keys are sent as `Authorization: Bearer KEY` or `X-API-Key: KEY`; "
+                    "empty: no key needed")
+    rate_limit: bool = Field(
+        False, description="limit each client (its API key, else its address) to a budget of cost: a /score costs its "
+                           "sketches, an /attribute and an /enhance the sketch evaluations they will run (429)")
+    rate_limit_per_s: float = Field(200.0, gt=0.0, description="cost a client's budget regains per second")
+    rate_limit_burst: float = Field(2000.0, gt=0.0, description="most cost a client's budget holds")
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1", description="proxies whose X-Forwarded-For names the client (comma-separated, `*` for any: "
+                                 "behind a load balancer, so that limits apply per client, not per proxy)")
+    cache_scope: Literal["shared", "client"] = Field(
+        "shared", description="shared: one cache for every client (whether an answer was `cached` tells a client "
+                              "that someone sent that sketch before); client: each API key (or address) its own")
+
     # --- what the service shows ---
     expose_internals: bool = Field(
         False, description="GET /v1/model also shows the attribution rule's weights and per-class thresholds and the "
@@ -112,6 +130,21 @@ class Settings(BaseSettings):
     log_level: Literal["critical", "error", "warning", "info", "debug"] = Field("info", description="log level")
     shutdown_grace_s: float = Field(
         5.0, ge=0.0, description="on SIGTERM, answer /readyz 503 for this long before draining and stopping")
+
+    @field_validator("api_key_hashes", mode="before")
+    @classmethod
+    def _split_hashes(cls, v: object) -> object:
+        if isinstance(v, str):
+            return [x.strip().lower() for x in v.split(",") if x.strip()]
+        return v
+
+    @field_validator("api_key_hashes")
+    @classmethod
+    def _hex_digests(cls, v: list[str]) -> list[str]:
+        for d in v:
+            if len(d) != 64 or any(c not in "0123456789abcdef" for c in d):
+                raise ValueError("api_key_hashes must be sha256 hex digests (64 hex digits each), not the keys")
+        return v
 
     @field_validator("length_buckets", mode="before")
     @classmethod

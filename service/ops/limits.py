@@ -39,6 +39,16 @@ def input_points(sketch: SketchIn) -> int:
     return len(sketch.stroke3 or ())
 
 
+def stroke_count(sketch: SketchIn) -> int:
+    """Strokes of a validated sketch as sent (stroke3: pen lifts, and an unfinished last stroke)."""
+    if sketch.strokes is not None:
+        return len(sketch.strokes)
+    if sketch.points is not None:
+        return len(sketch.points)
+    rows = sketch.stroke3 or []
+    return int(sum(row[2] for row in rows)) + (1 if rows and rows[-1][2] == 0 else 0)
+
+
 def check_request(req: ScoreRequest, limits: Limits) -> int:
     """Request-wide limits; returns the number of points sent."""
     n = len(req.sketches)

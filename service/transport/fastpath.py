@@ -75,6 +75,7 @@ class ScoreFastPath:
         scorer = self.state.scorer
         assert scorer is not None
         try:
+            await self.state.charge(len(req.sketches))
             with self.state.admitted():
                 answer = await watch_disconnect(receive, scorer.score_json(req))
         except Exception as e:

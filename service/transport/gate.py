@@ -3,11 +3,15 @@
 Reading, parsing and preprocessing a body costs most of what answering it does, so anything that will be
 refused anyway is refused first, from the request head alone:
 
+- API keys are on and no valid key was sent: 401 (the client is then named by its key's id, else by its
+  address, for rate limits, the cache scope and logs: service.core.context.client_id);
 - the drain has begun: 503 shutting-down;
 - the batch queue holds at least shed_queue_fraction of max_queue: 503 queue-full (load shed before the
   work, so shedding relieves the CPU);
 - the body is not declared as JSON: 415, saying which header to send (a missing Content-Type used to get
-  "Input should be a valid dictionary"); a charset other than UTF-8 and `+json` types are refused too.
+  "Input should be a valid dictionary"); a charset other than UTF-8 and `+json` types are refused too;
+- rate limits are on and the client's budget is empty: 429 + Retry-After (the request's own cost is paid
+  once its body has been read: ServiceState.charge).
 
 `Gate` wraps the rest of the app (POST /score's fast path, then FastAPI); what it refuses is counted in the
 request metric like any answer.
@@ -19,8 +23,17 @@ import time
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from service.core.errors import QueueFullError, ServiceError, ShuttingDownError, UnsupportedMediaTypeError
+from service.core.context import client_id
+from service.core.errors import (
+    QueueFullError,
+    RateLimitedError,
+    ServiceError,
+    ShuttingDownError,
+    UnauthorizedError,
+    UnsupportedMediaTypeError,
+)
 from service.core.problems import ProblemResponse
+from service.security.keys import presented_key
 from service.state import ServiceState
 
 WORK_PATHS = frozenset({"/score", "/attribute", "/enhance"})
@@ -49,6 +62,23 @@ class Gate:
         self.app = app
         self.state = state
 
+    def authenticate(self, scope: Scope) -> UnauthorizedError | None:
+        """Name the client (API key id, or address) in the request's context; 401 for a missing or unknown key."""
+        state = self.state
+        if not state.keys.enabled:
+            client = scope.get("client")
+            client_id.set(f"ip:{client[0]}" if client else "ip:unknown")
+            return None
+        key = presented_key(scope["headers"])
+        who = None if key is None else state.keys.client_of(key)
+        if who is None:
+            state.metrics.auth.labels("missing" if key is None else "invalid").inc()
+            why = "no API key was sent" if key is None else "the API key is not valid"
+            return UnauthorizedError(f"{why}: send `Authorization: Bearer KEY` (or `X-API-Key: KEY`)")
+        state.metrics.auth.labels("ok").inc()
+        client_id.set(who)
+        return None
+
     def refusal(self, scope: Scope) -> ServiceError | None:
         state, s = self.state, self.state.settings
         if state.refusing:
@@ -66,7 +96,12 @@ class Gate:
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
-        refused = self.refusal(scope)
+        refused = self.authenticate(scope) or self.refusal(scope)
+        limiter = self.state.limiter
+        if refused is None and limiter is not None:
+            wait = await limiter.take(client_id.get() or "anonymous", 0, precheck=True)
+            if wait is not None:
+                refused = RateLimitedError(f"this client's budget of work is spent; retry in {wait:.0f} s", wait)
         if refused is None:
             await self.app(scope, receive, send)
             return
