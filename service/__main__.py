@@ -19,6 +19,7 @@ from types import FrameType
 
 import uvicorn
 
+from service.core import logs
 from service.core.settings import Settings
 from service.main import create_app
 from service.state import ServiceState
@@ -68,9 +69,10 @@ class DrainingServer(uvicorn.Server):
 
 def main() -> None:
     settings = Settings()
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log_config = logs.configure(settings.log_level, settings.log_format)
     app = create_app(settings)
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level=settings.log_level,
+                            log_config=log_config,
                             access_log=False, timeout_graceful_shutdown=int(settings.request_timeout_s) + 1,
                             http=protocol_for(settings), server_header=False,
                             proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips)

@@ -24,6 +24,7 @@ from service.core.settings import Settings
 from service.state import ServiceState
 from service.transport import fastpath
 from service.transport.body_limit import BodyLimitMiddleware
+from service.transport.envelope import Envelope
 from service.transport.gate import Gate
 from service.transport.request_metrics import RequestMetricsMiddleware
 from service.web import page
@@ -49,12 +50,13 @@ class ServiceApp(FastAPI):
     """FastAPI with POST /score's fast path in front: everything else, and every /score request the fast
     path does not answer, goes through FastAPI as usual."""
 
-    _front: Gate | None = None
+    _front: Envelope | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self._front is None:  # the gate (checks on the request head), then the fast path, then FastAPI
+        if self._front is None:  # request id and headers, the gate (checks on the
+            # request head), then the fast path, then FastAPI
             state = self.state.service
-            self._front = Gate(fastpath.ScoreFastPath(super().__call__, state), state)
+            self._front = Envelope(Gate(fastpath.ScoreFastPath(super().__call__, state), state))
         await self._front(scope, receive, send)
 
 
@@ -82,7 +84,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     app.include_router(page.router)  # the page at / (its own CSP) and GET /v1/examples
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
-    app.add_middleware(RequestMetricsMiddleware, metrics=metrics)  # outermost: sees 413s too
+    paths = frozenset(r.path for r in app.routes if "{" not in getattr(r, "path", "{"))
+    app.add_middleware(RequestMetricsMiddleware, metrics=metrics, paths=paths)  # outermost: sees 413s too
     check_fast_path_fence(app)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     return app

@@ -8,7 +8,16 @@ sketches). Cache hit ratio = rate(hit) / rate(all outcomes) in the query.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 __all__ = ["CONTENT_TYPE_LATEST", "Metrics"]
@@ -21,6 +30,9 @@ _RATIO_BUCKETS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 class Metrics:
     def __init__(self) -> None:
         self.registry = r = CollectorRegistry()
+        ProcessCollector(registry=r)  # process_cpu_seconds_total, process_resident_memory_bytes, open fds, ...
+        GCCollector(registry=r)  # python_gc_*
+        PlatformCollector(registry=r)  # python_info
         self.request_seconds = Histogram(
             "sketchq_http_request_duration_seconds", "HTTP request latency by route, method and status class",
             ["endpoint", "method", "status_class"], buckets=_LATENCY_BUCKETS, registry=r)

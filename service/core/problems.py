@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from service.core.context import request_id
 from service.core.errors import PROBLEM_MEDIA_TYPE, ServiceError, problem
 from sketchprep.strokes import WIRE_FORMATS
 
@@ -49,6 +50,7 @@ class Problem(BaseModel):
     detail: str = Field(description="what went wrong, for people")
     errors: list[ValidationIssue] | None = Field(None, description="each invalid field (validation problems)")
     known_classes: list[str] | None = Field(None, description="the model's classes (unknown-label problems)")
+    request_id: str | None = Field(None, description="the request's X-Request-ID (sent or made), as in the logs")
     accepted_formats: list[str] | None = Field(
         None, description="the sketch formats accepted, each with an example (problems with a sketch's shape)")
 
@@ -57,6 +59,9 @@ class ProblemResponse(Response):
     media_type = PROBLEM_MEDIA_TYPE
 
     def render(self, content: Any) -> bytes:
+        rid = request_id.get()
+        if rid is not None and isinstance(content, dict):
+            content = {**content, "request_id": rid}
         return json.dumps(content, allow_nan=False, default=str, separators=(",", ":")).encode()
 
 

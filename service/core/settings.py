@@ -128,6 +128,9 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="address `python -m service` binds")
     port: int = Field(8000, ge=0, le=65535, description="port `python -m service` binds")
     log_level: Literal["critical", "error", "warning", "info", "debug"] = Field("info", description="log level")
+    log_format: Literal["json", "text"] = Field(
+        "json", description="json: one object per line (with request_id; one `request` line per request with its "
+                            "method, endpoint, status and latency_ms, never the body); text: for people")
     shutdown_grace_s: float = Field(
         5.0, ge=0.0, description="on SIGTERM, answer /readyz 503 for this long before draining and stopping")
 
