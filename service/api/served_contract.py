@@ -62,3 +62,6 @@ def serve_limits(doc: dict[str, Any], state: ServiceState) -> None:
         _non_null(schemas["SketchIn"]["properties"]["label"])["enum"] = list(state.model.classes)
         vae_classes = state.enhancer.vae.classes if state.enhancer is not None else state.model.classes
         _non_null(enhance["class"])["enum"] = list(vae_classes)
+        for param in doc["paths"].get("/v1/examples", {}).get("get", {}).get("parameters", []):
+            if param["name"] == "category":
+                param["schema"]["enum"] = list(state.model.classes)

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.api.schemas.common import ModelRef, SketchIn, StrictRequest
+from service.api.schemas.common import ModelRef, NonNegativeInt, SketchIn, StrictRequest
 
 
 class AttributeRequest(StrictRequest):
@@ -18,8 +18,8 @@ class AttributeRequest(StrictRequest):
     q_max: float | None = Field(
         None, strict=True, gt=0, allow_inf_nan=False,
         description="quality a cleaned subset must reach to count as rare_hard (default: the model card's)")
-    max_removals: int | None = Field(
-        None, strict=True, ge=0,
+    max_removals: NonNegativeInt | None = Field(
+        None,
         description="most strokes removed (default: the model card's; at most attribute_max_removals)")
 
 

@@ -11,7 +11,16 @@ from __future__ import annotations
 import difflib
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 SKETCH_FIELDS = ("strokes", "points", "stroke3")
@@ -36,6 +45,18 @@ class StrictRequest(BaseModel):
                         "unknown_field", "unknown field '{field}'{hint} (fields here: {known})",
                         {"field": str(key)[:100], "hint": hint, "known": ", ".join(known)})
         return data
+
+
+def _not_text(v: Any) -> Any:
+    if isinstance(v, str | bool):  # "3" and true are not numbers (3.0 is: JSON Schema calls it an integer)
+        raise PydanticCustomError("int_type", "Input should be a valid integer (a JSON number)")
+    return v
+
+
+# Integers of requests: 3 and 3.0, not "3", true or 3.5 (bounds before the validator: they reach the schema)
+NonNegativeInt = Annotated[int, Field(ge=0), BeforeValidator(_not_text)]
+PositiveInt = Annotated[int, Field(ge=1), BeforeValidator(_not_text)]
+TopK = Annotated[int, Field(ge=1, le=1000), BeforeValidator(_not_text)]
 
 
 def _pen(v: float) -> float:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.api.schemas.common import ModelRef, SketchIn, StrictRequest
+from service.api.schemas.common import ModelRef, SketchIn, StrictRequest, TopK
 
 
 class ScoreRequest(StrictRequest):
     sketches: list[SketchIn] = Field(
         min_length=1, description="1 to max_sketches (default 256) sketches, answered in the same order")
-    top_k: int = Field(3, strict=True, ge=1, le=1000,
-                       description="how many most probable classes to list (capped at the number of classes)")
+    top_k: TopK = Field(3, description="how many most probable classes to list (capped at the number of classes)")
 
 
 class ClassProbability(BaseModel):
