@@ -74,6 +74,9 @@ def to_strokes(sketch: SketchIn, loc: list[str | int], limits: Limits) -> Sketch
         strokes = strokes_from_drawing(sketch.strokes) if sketch.strokes is not None else strokes_from_points(
             sketch.points)
         _check_magnitude(np.concatenate(strokes, axis=0), [*loc, field], limits)  # (N, 2)
+        times = [stroke[2] for stroke in sketch.strokes or () if len(stroke) == 3]
+        if times:  # ignored, but held to the same bound as the contract says
+            _check_magnitude(np.concatenate([np.asarray(t, dtype=np.float64) for t in times]), [*loc, field], limits)
         return strokes
     assert sketch.stroke3 is not None
     _check_points(len(sketch.stroke3), [*loc, "stroke3"], limits)

@@ -24,6 +24,7 @@ CASES: list[tuple[str, str, int, str]] = [
     ("overflow-to-inf", '{"sketches": [{"strokes": [[[0, 1e999], [0, 1]]]}]}', 422, "finite"),
     ("huge-integer", '{"sketches": [{"strokes": [[[0, 1' + "0" * 400 + '], [0, 1]]]}]}', 422, "number"),
     ("over-coordinate-limit", body_with({"strokes": [[[0, 1e300], [0, 1]]]}), 422, "exceeds the limit"),
+    ("time-too-large", body_with({"strokes": [[[0, 1], [0, 1], [0, 1e300]]]}), 422, "exceeds the limit"),
     ("stroke3-offset-too-large", body_with({"stroke3": [[1e12, 0, 1]]}), 422, "exceeds the limit"),
     ("unequal-xs-ys", body_with({"strokes": [OK_STROKE, [[0, 1, 2], [0, 1]]]}), 422,
      "stroke 1: its rows (xs, ys) have 3, 2"),
