@@ -5,6 +5,7 @@ after a Redis kill), so a busy machine shifts both sides alike. Every function r
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import os
 import socket
 import threading
@@ -67,6 +68,22 @@ def summary(results: list[tuple[int, float]]) -> dict[str, Any]:
 
 
 # --- 1. header flood ------------------------------------------------------------------------------------------
+def _flood(port: int, stop: Any, refused: Any) -> None:
+    """One flooding client: `GET /healthz` with a header that never ends (up to 64 MiB), again whenever the
+    server refuses it, until `stop`."""
+    chunk = b"a" * 65536
+    while not stop.is_set():
+        with socket.create_connection(("127.0.0.1", port)) as s:
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Flood: ")
+            with contextlib.suppress(OSError):
+                for _ in range(1024):
+                    if stop.is_set():
+                        break
+                    s.sendall(chunk)
+        with refused.get_lock():
+            refused.value += 1
+
+
 def header_flood(model_dir: Path, floods: int = 4, seconds: float = 10.0) -> dict[str, Any]:
     """Other clients' /score latency with `floods` connections sending endless headers, against idle."""
     srv = ServerProc(model_dir=model_dir, cache="off")
@@ -77,22 +94,11 @@ def header_flood(model_dir: Path, floods: int = 4, seconds: float = 10.0) -> dic
 
         rss_before = rss_mb(srv.proc.pid)
         idle = closed_loop(probe, 2, seconds)
-        stop = threading.Event()
-        refused = [0]
-
-        def flood() -> None:
-            chunk = b"a" * 65536
-            while not stop.is_set():  # 64 MiB per connection, reconnecting whenever the server refuses
-                with socket.create_connection(("127.0.0.1", srv.port)) as s:
-                    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Flood: ")
-                    with contextlib.suppress(OSError):
-                        for _ in range(1024):
-                            if stop.is_set():
-                                break
-                            s.sendall(chunk)
-                    refused[0] += 1
-
-        flooders = [threading.Thread(target=flood, daemon=True) for _ in range(floods)]
+        stop = multiprocessing.Event()
+        refused = multiprocessing.Value("i", 0)
+        # In other processes: flood threads here would compete with the probes for this process' GIL.
+        flooders = [multiprocessing.Process(target=_flood, args=(srv.port, stop, refused), daemon=True)
+                    for _ in range(floods)]
         for f in flooders:
             f.start()
         rss_peak = [rss_before]
@@ -106,10 +112,12 @@ def header_flood(model_dir: Path, floods: int = 4, seconds: float = 10.0) -> dic
         watcher.start()
         flooded = closed_loop(probe, 2, seconds)
         stop.set()
+        for f in flooders:
+            f.join(10)
         idle_ok = [t for s, t in idle if s == 200]
         flood_ok = [t for s, t in flooded if s == 200]
         return {"idle": summary(idle), "under_flood": summary(flooded), "flood_connections": floods,
-                "flood_connections_refused": refused[0],
+                "flood_connections_refused": refused.value,
                 "p99_ratio_flood_vs_idle": round(pct(flood_ok, 99) / pct(idle_ok, 99), 2),  # type: ignore[operator]
                 "rss_mb_before": rss_before, "rss_mb_peak_during_flood": rss_peak[0]}
     finally:

@@ -19,7 +19,7 @@ from types import FrameType
 
 import uvicorn
 
-from service.core import logs
+from service.core import logs, tracing
 from service.core.settings import Settings
 from service.main import create_app
 from service.state import ServiceState
@@ -70,6 +70,8 @@ class DrainingServer(uvicorn.Server):
 def main() -> None:
     settings = Settings()
     log_config = logs.configure(settings.log_level, settings.log_format)
+    if settings.otel_traces:
+        tracing.configure()
     app = create_app(settings)
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level=settings.log_level,
                             log_config=log_config,

@@ -128,6 +128,10 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="address `python -m service` binds")
     port: int = Field(8000, ge=0, le=65535, description="port `python -m service` binds")
     log_level: Literal["critical", "error", "warning", "info", "debug"] = Field("info", description="log level")
+    otel_traces: bool = Field(
+        False, description="OpenTelemetry traces (the `otel` extra): a span per request, for reading it, for its "
+                           "sketches' queueing and computing, and per model call; exporter from OTEL_TRACES_EXPORTER "
+                           "(otlp, console) and OTEL_EXPORTER_OTLP_ENDPOINT")
     log_format: Literal["json", "text"] = Field(
         "json", description="json: one object per line (with request_id; one `request` line per request with its "
                             "method, endpoint, status and latency_ms, never the body); text: for people")

@@ -40,6 +40,7 @@ class Item:
     index: int  # position in the job's list
     points: np.ndarray  # (T, 7) float32
     enqueued: float  # time.monotonic()
+    trace: object = None  # the submitting request's span context (service.core.tracing), when tracing
 
 
 class BucketQueue:

@@ -20,6 +20,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.core import tracing
 from service.core.context import client_id, request_id
 
 log = logging.getLogger("service.access")
@@ -62,7 +63,12 @@ class Envelope:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_headers)
+            with tracing.span(f"{scope.get('method')} request", request_id=rid) as s:
+                await self.app(scope, receive, send_with_headers)
+                if s is not None:
+                    route_ = getattr(scope.get("route"), "path", None)
+                    s.set_attribute("http.route", route_ or scope["path"])  # (the /score fast path sets no route)
+                    s.set_attribute("http.response.status_code", status)
         finally:
             route: Any = scope.get("route")
             log.info("request", extra={
