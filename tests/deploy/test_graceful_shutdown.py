@@ -178,3 +178,14 @@ def test_sigterm_during_a_long_enhance_lets_it_finish_and_exits_0() -> None:
         assert srv.proc.wait(60) == 0, srv.log()
     finally:
         srv.stop()
+
+
+def test_ctrl_c_stops_quietly_with_status_0() -> None:
+    """Issue 14: Ctrl+C (SIGINT) used to end in a KeyboardInterrupt traceback re-raised by uvicorn."""
+    srv = Server(shutdown_grace_s=0)
+    try:
+        srv.signal(signal.SIGINT)
+        assert srv.proc.wait(30) == 0
+        assert "Traceback" not in srv.log() and "KeyboardInterrupt" not in srv.log()
+    finally:
+        srv.stop()
