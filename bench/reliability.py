@@ -9,7 +9,8 @@ Parts (each compares within the same run, so a busy machine shifts both sides):
              what JSON Schema cannot say (equally long rows, non-decreasing times)
 - sigterm:   SIGTERM during a 50-step /enhance: its status and the process' exit status
 - flood:     other clients' /score p50/p99 while 4 connections send endless headers, against idle; RSS
-- overload:  closed-loop overload: latency and server CPU of 200 vs 503 (shed) answers
+- overload:  closed-loop overload (latency of 200 vs 503 answers), and the server CPU per answer of the
+             same requests answered 200 against shed with 503 (the queue held full)
 - ratelimit: requests passed before the first 429, Retry-After, time until served again, sustained rate
 - redis:     Redis killed and restarted under load: failed requests (must be 0)
 
@@ -127,7 +128,8 @@ def main() -> None:
     sketches = real_sketches() if {"overload", "redis"} & set(parts) else []
     runs = {"schema": lambda: schema(args.model_dir, args.max_examples, args.seed),
             "sigterm": lambda: sigterm(args.model_dir), "flood": lambda: load.header_flood(args.model_dir),
-            "overload": lambda: load.overload(args.model_dir, sketches),
+            "overload": lambda: {"mixed": load.overload(args.model_dir, sketches),
+                                 "cost": load.shed_cost(args.model_dir, sketches)},
             "ratelimit": lambda: load.rate_limits(args.model_dir),
             "redis": lambda: load.redis_killed(args.model_dir, sketches)}
     for part in parts:

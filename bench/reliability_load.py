@@ -149,6 +149,40 @@ def overload(model_dir: Path, sketches: list[dict[str, Any]], clients: int = 48,
         srv.stop()
 
 
+def shed_cost(model_dir: Path, sketches: list[dict[str, Any]], clients: int = 8, seconds: float = 5.0) -> dict:
+    """Server CPU per answer: 16-sketch requests answered 200 (a server with room), against the same
+    requests shed with 503 (a server whose queue is held full by one request waiting for a fuller batch)."""
+    rng = np.random.default_rng(2)
+
+    def body() -> dict[str, Any]:
+        return {"sketches": [sketches[i] for i in rng.integers(0, len(sketches), 16)]}
+
+    def cpu_per_answer(srv: ServerProc) -> tuple[float, dict[str, Any]]:
+        cpu0 = cpu_s(srv.proc.pid)
+        results = closed_loop(lambda c: c.post(f"{srv.url}/score", json=body()).status_code, clients, seconds)
+        return 1000 * (cpu_s(srv.proc.pid) - cpu0) / max(1, len(results)), summary(results)
+
+    srv = ServerProc(model_dir=model_dir, cache="off")
+    try:
+        ok_ms, ok_summary = cpu_per_answer(srv)
+    finally:
+        srv.stop()
+    srv = ServerProc(model_dir=model_dir, cache="off", max_queue=64, max_sketches=64, max_batch=128,
+                     max_wait_ms=10_000, engine_workers=1)
+    try:
+        holder = threading.Thread(target=lambda: httpx.post(
+            f"{srv.url}/score", json={"sketches": [sketches[i % len(sketches)] for i in range(64)]}, timeout=60))
+        holder.start()
+        wait_until(lambda: "sketchq_queue_depth 64.0" in httpx.get(f"{srv.url}/metrics").text, 30)
+        shed_ms, shed_summary = cpu_per_answer(srv)
+        holder.join()
+    finally:
+        srv.stop()
+    return {"server_cpu_ms_per_200": round(ok_ms, 2), "server_cpu_ms_per_503": round(shed_ms, 2),
+            "cost_ratio_503_vs_200": round(shed_ms / ok_ms, 3), "answers_200_phase": ok_summary,
+            "answers_503_phase": shed_summary, "clients": clients, "sketches_per_request": 16}
+
+
 # --- 3. rate limits -----------------------------------------------------------------------------------------
 def rate_limits(model_dir: Path, rate: float = 20.0, burst: float = 100.0, seconds: float = 10.0) -> dict:
     """One client sending 1-sketch /score requests: how many pass before the first 429 (the burst), the
