@@ -14,14 +14,16 @@ import logging
 import signal
 import socket
 import threading
+from collections.abc import Iterator
 from types import FrameType
 
 import uvicorn
 
+from service.core import logs, tracing
 from service.core.settings import Settings
 from service.main import create_app
 from service.state import ServiceState
-from service.transport.coalesce import CoalescingHttpToolsProtocol
+from service.transport.http_limits import protocol_for
 
 log = logging.getLogger("service")
 
@@ -44,6 +46,14 @@ class DrainingServer(uvicorn.Server):
         timer.daemon = True
         timer.start()
 
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        # uvicorn re-raises the signal that stopped it once it has shut down, so a clean drain would exit
+        # with 143 (SIGTERM) or a KeyboardInterrupt traceback (Ctrl+C): a clean stop exits 0 instead.
+        with super().capture_signals():
+            yield
+            self._captured_signals.clear()
+
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         # Drain the batcher while uvicorn closes the listener and waits for in-flight requests: those
         # requests wait on queued sketches, and the lifespan shutdown would only run after they finished.
@@ -59,12 +69,19 @@ class DrainingServer(uvicorn.Server):
 
 def main() -> None:
     settings = Settings()
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log_config = logs.configure(settings.log_level, settings.log_format)
+    if settings.otel_traces:
+        tracing.configure()
     app = create_app(settings)
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level=settings.log_level,
+                            log_config=log_config,
                             access_log=False, timeout_graceful_shutdown=int(settings.request_timeout_s) + 1,
-                            http=CoalescingHttpToolsProtocol)
-    DrainingServer(config, app.state.service, settings.shutdown_grace_s).run()
+                            http=protocol_for(settings), server_header=False,
+                            proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips)
+    try:
+        DrainingServer(config, app.state.service, settings.shutdown_grace_s).run()
+    except KeyboardInterrupt:  # Ctrl+C before the server was up (while loading the model): no traceback
+        raise SystemExit(130) from None
 
 
 if __name__ == "__main__":

@@ -24,6 +24,8 @@ from service.core.settings import Settings
 from service.state import ServiceState
 from service.transport import fastpath
 from service.transport.body_limit import BodyLimitMiddleware
+from service.transport.envelope import Envelope
+from service.transport.gate import Gate
 from service.transport.request_metrics import RequestMetricsMiddleware
 from service.web import page
 
@@ -48,12 +50,14 @@ class ServiceApp(FastAPI):
     """FastAPI with POST /score's fast path in front: everything else, and every /score request the fast
     path does not answer, goes through FastAPI as usual."""
 
-    _fast: fastpath.ScoreFastPath | None = None
+    _front: Envelope | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self._fast is None:
-            self._fast = fastpath.ScoreFastPath(super().__call__, self.state.service)
-        await self._fast(scope, receive, send)
+        if self._front is None:  # request id and headers, the gate (checks on the
+            # request head), then the fast path, then FastAPI
+            state = self.state.service
+            self._front = Envelope(Gate(fastpath.ScoreFastPath(super().__call__, state), state))
+        await self._front(scope, receive, send)
 
 
 def check_fast_path_fence(app: FastAPI) -> None:
@@ -70,15 +74,18 @@ def check_fast_path_fence(app: FastAPI) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     metrics = Metrics()
+    docs = settings.api_docs  # Swagger UI and ReDoc load their scripts from a CDN: off unless asked for
     app = ServiceApp(title="sketchq scoring service", version=__version__, description=DESCRIPTION, lifespan=lifespan,
-                     generate_unique_id_function=lambda route: route.name)  # operationIds: score, readyz, ...
+                     generate_unique_id_function=lambda route: route.name,  # operationIds: score, readyz, ...
+                     docs_url="/docs" if docs else None, redoc_url="/redoc" if docs else None)
     app.state.service = ServiceState(settings, metrics)
     register_handlers(app)
     for router in (score.router, attribute.router, enhance.router, model.router, probes.router):
         app.include_router(router)
     app.include_router(page.router)  # the page at / (its own CSP) and GET /v1/examples
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
-    app.add_middleware(RequestMetricsMiddleware, metrics=metrics)  # outermost: sees 413s too
+    paths = frozenset(r.path for r in app.routes if "{" not in getattr(r, "path", "{"))
+    app.add_middleware(RequestMetricsMiddleware, metrics=metrics, paths=paths)  # outermost: sees 413s too
     check_fast_path_fence(app)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     return app

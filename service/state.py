@@ -4,11 +4,15 @@ operations built on them (the composition root: routes and the fast path reach t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
+from collections.abc import Iterator
 
 from service.cache.base import Cache
 from service.cache.select import make_cache
+from service.core.context import client_id
+from service.core.errors import RateLimitedError, ShuttingDownError
 from service.core.metrics import Metrics
 from service.core.settings import Settings
 from service.inference.batcher import Batcher, BatcherConfig
@@ -20,6 +24,8 @@ from service.ops.attribution import Attributor
 from service.ops.enhancement import Enhancer
 from service.ops.limits import Limits
 from service.ops.scoring import Scorer
+from service.security.keys import KeyRing
+from service.security.ratelimit import RateLimiter
 
 log = logging.getLogger("service")
 
@@ -35,8 +41,31 @@ class ServiceState:
         self.scorer: Scorer | None = None
         self.attributor: Attributor | None = None
         self.enhancer: Enhancer | None = None  # None: no VAE installed (/enhance answers 503)
+        self.keys = KeyRing(settings.api_key_hashes)
+        self.limiter: RateLimiter | None = None  # None: no rate limits
         self.warmed = False
-        self.draining = False
+        self.draining = False  # readiness fails (SIGTERM's grace period, then the drain)
+        self.refusing = False  # the drain has begun: new requests get 503, admitted ones finish
+        self.in_flight = 0  # requests admitted and not finished
+        self._idle = asyncio.Event()
+        self._idle.set()
+        metrics.in_flight.set_function(lambda: self.in_flight)
+
+    @contextlib.contextmanager
+    def admitted(self) -> Iterator[None]:
+        """Around one request's work (after its body is read): refused with 503 once the drain has begun;
+        an admitted request keeps the batcher running until it has finished, all its steps included."""
+        if self.refusing:
+            self.metrics.rejected.labels("shutting_down").inc()
+            raise ShuttingDownError("the service is shutting down", self.settings.retry_after_s)
+        self.in_flight += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self.in_flight -= 1
+            if self.in_flight == 0:
+                self._idle.set()
 
     async def start(self) -> None:
         s = self.settings
@@ -55,6 +84,9 @@ class ServiceState:
         self.cache = make_cache(s, len(model.classes), self.metrics)
         self.scorer = Scorer(model, self.batcher, self.cache, Limits.from_settings(s), self.metrics)
         self.attributor = Attributor(self.scorer, s, self.metrics)
+        if s.rate_limit:
+            self.limiter = RateLimiter(s.rate_limit_per_s, s.rate_limit_burst, s.redis_url,
+                                       s.cache_timeout_ms / 1000.0, s.cache_retry_s, self.metrics)
         if (s.enhance_model_dir / VAE_CARD_FILE).exists():
             vae = await asyncio.to_thread(VaeModel.load, s.enhance_model_dir, max(1, s.intra_op_threads))
             self.enhancer = Enhancer(self.scorer, vae, s, self.metrics)
@@ -68,22 +100,43 @@ class ServiceState:
         log.info("ready in %.1f s: model %s %s, providers %s, buckets %s, cache %s", time.perf_counter() - started,
                  model.name, model.version, engine.providers, buckets, self.cache.backend)
 
-    async def drain(self) -> None:
-        """Fail readiness, refuse new work (503), finish what is queued, then 503 what is left.
+    async def charge(self, cost: int) -> None:
+        """Pay a request's cost (sketch evaluations) from its client's budget, or 429 when it is spent."""
+        if self.limiter is None:
+            return
+        client = client_id.get() or "anonymous"
+        wait = await self.limiter.take(client, cost)
+        if wait is not None:
+            raise RateLimitedError(f"this client's budget of work is spent (it regains "
+                                   f"{self.limiter.rate:g} sketch evaluations per second); retry in {wait:.0f} s", wait)
 
-        Called as the server stops accepting connections, so queued sketches are computed at once instead
-        of waiting for fuller batches. Queued work gets up to request_timeout_s; idempotent.
+    async def drain(self) -> None:
+        """Fail readiness, refuse new requests (503), let admitted ones finish, then stop the batcher.
+
+        Called as the server stops accepting connections. From then on queued sketches are computed at once
+        instead of waiting for fuller batches, and the batcher keeps running until every admitted request
+        has finished, so a multi-step /attribute or /enhance admitted before the drain completes. Admitted
+        requests get up to request_timeout_s, then the batcher's own drain the same again; idempotent.
         """
         self.draining = True
+        self.refusing = True
         self.metrics.ready.set(0)
         if self.batcher is not None:
-            log.info("draining: %d sketches queued", self.batcher.depth)
+            log.info("draining: %d requests in flight, %d sketches queued", self.in_flight, self.batcher.depth)
+            self.batcher.flush()
+            try:
+                await asyncio.wait_for(self._idle.wait(), self.settings.request_timeout_s)
+            except TimeoutError:
+                log.warning("%d requests still in flight after %.1f s; stopping the batcher", self.in_flight,
+                            self.settings.request_timeout_s)
             await self.batcher.stop(timeout_s=self.settings.request_timeout_s)
 
     async def stop(self) -> None:
         await self.drain()
         if self.cache is not None:
             await self.cache.close()
+        if self.limiter is not None:
+            await self.limiter.close()
         log.info("stopped")
 
     def not_ready_reasons(self) -> list[str]:

@@ -1,6 +1,7 @@
 """The in-memory sketch: a list of strokes, each an (N, 2) float64 array of absolute x, y.
 
-Conversions from the wire formats people have (Quick, Draw! `drawing` lists, Sketch-RNN stroke-3)
+Conversions from the wire formats people have (Quick, Draw! `drawing` lists, lists of [x, y] points,
+Sketch-RNN stroke-3)
 and back. Validation of untrusted input lives in the service; these functions assume well-formed
 arrays and never divide by anything that can be zero.
 """
@@ -13,6 +14,16 @@ import numpy as np
 
 Sketch = list[np.ndarray]  # strokes, each (N_i, 2) absolute coordinates
 
+# The wire formats a sketch may come in (the service shows them with every error about a sketch's shape).
+WIRE_FORMATS = (
+    '{"strokes": [[[x0, x1, ...], [y0, y1, ...]], ...]} (Quick, Draw!: per stroke its xs and ys, optionally '
+    'a third row of non-decreasing times), e.g. {"strokes": [[[0, 10, 20], [0, 10, 0]]]}',
+    '{"points": [[[x, y], [x, y], ...], ...]} (per stroke a list of [x, y] points), '
+    'e.g. {"points": [[[0, 0], [10, 10], [20, 0]]]}',
+    '{"stroke3": [[dx, dy, pen], ...]} (Sketch-RNN: offsets, pen 1 lifts the pen after the point), '
+    'e.g. {"stroke3": [[0, 0, 0], [10, 10, 0], [10, -10, 1]]}',
+)
+
 
 def strokes_from_drawing(drawing: Sequence[Sequence[Sequence[float]]]) -> Sketch:
     """Quick, Draw! `drawing` ([[xs, ys(, ts)], ...]) to strokes; a time row is ignored."""
@@ -22,6 +33,11 @@ def strokes_from_drawing(drawing: Sequence[Sequence[Sequence[float]]]) -> Sketch
         ys = np.asarray(stroke[1], dtype=np.float64)
         strokes.append(np.stack([xs, ys], axis=1))  # (N, 2)
     return strokes
+
+
+def strokes_from_points(points: Sequence[Sequence[Sequence[float]]]) -> Sketch:
+    """Point lists ([[[x, y], ...], ...]: per stroke its [x, y] points) to strokes."""
+    return [np.asarray(stroke, dtype=np.float64).reshape(-1, 2) for stroke in points]  # (N, 2) each
 
 
 def strokes_to_drawing(strokes: Sketch, decimals: int | None = None) -> list[list[list[float]]]:

@@ -1,7 +1,8 @@
 """The published contract: the app's OpenAPI document, with every error documented as problem+json.
 
 `build_openapi` is the app's `openapi()`; `python -m service.docs` writes it to openapi.yaml (and checks
-it). The document does not depend on the model or the settings, so no model is loaded to produce it.
+it). That document does not depend on the model or the settings, so no model is loaded to produce it; a
+running server adds its limits and classes (service.api.served_contract).
 """
 
 from __future__ import annotations
@@ -11,10 +12,13 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from service.api.served_contract import serve_limits
 from service.core.problems import Problem
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
-ERROR_TEXT = {400: "Malformed JSON body", 413: "Body larger than max_body_bytes", 422: "Invalid sketch or request",
+ERROR_TEXT = {400: "Malformed JSON body, or not UTF-8", 401: "API keys are on and no valid key was sent",
+              413: "Body larger than max_body_bytes", 415: "Body not sent as UTF-8 application/json",
+              422: "Invalid sketch or request", 429: "The client's cost budget is spent; see Retry-After",
               500: "Model error", 503: "Overloaded (queue full or timed out) or not ready; see Retry-After"}
 
 
@@ -39,5 +43,9 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
             for code, resp in op.get("responses", {}).items():
                 if code[0] in "45":
                     resp["content"] = {"application/problem+json": {"schema": dict(PROBLEM_REF)}}
+    state = getattr(app.state, "service", None)
+    if state is None or state.model is None:  # not serving (python -m service.docs): the committed contract
+        return doc
+    serve_limits(doc, state)
     app.openapi_schema = doc
     return doc

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -47,9 +48,20 @@ async def get_enhancer(state: StateDep) -> Enhancer:
     if state.scorer is None:
         raise _not_serving(state)
     if state.enhancer is None:
-        raise FeatureUnavailableError(f"enhancement model not installed (no Sketch-RNN export in "
-                                      f"{state.settings.enhance_model_dir})", state.settings.retry_after_s)
+        # (where it was looked for is in the start-up log, not in answers)
+        raise FeatureUnavailableError("the enhancement model is not installed on this server",
+                                      state.settings.retry_after_s)
     return state.enhancer
 
 
 EnhancerDep = Annotated[Enhancer, Depends(get_enhancer)]
+
+
+async def admit(state: StateDep) -> AsyncIterator[None]:
+    """A work route's admission (its body has been read): 503 once the drain has begun; otherwise the
+    request counts as in flight, and the drain waits for it, until its answer is ready."""
+    with state.admitted():
+        yield
+
+
+Admitted = Depends(admit)

@@ -6,6 +6,9 @@
     │   │   ├── LimitExceededError    422: a configured limit (sketches, strokes, points, coordinates)
     │   │   └── UnknownLabelError     422: `label` is not a class of the model (lists the known classes)
     │   ├── PayloadTooLargeError      413: the body is longer than max_body_bytes
+    │   ├── UnsupportedMediaTypeError 415: the body is not declared as UTF-8 application/json
+    │   ├── UnauthorizedError         401: API keys are on and none, or an unknown one, was sent
+    │   ├── RateLimitedError          429 + Retry-After: the client's cost budget is spent for now
     │   └── ClientDisconnectedError   499: the client went away before the answer (never delivered)
     ├── UnavailableError              503 + Retry-After: try again later
     │   ├── QueueFullError            the batcher's queue is at max_queue
@@ -108,6 +111,34 @@ class PayloadTooLargeError(ClientError):
     status = 413
     slug = "payload-too-large"
     title = "Payload too large"
+
+
+class UnsupportedMediaTypeError(ClientError):
+    status = 415
+    slug = "unsupported-media-type"
+    title = "Unsupported media type"
+
+
+class UnauthorizedError(ClientError):
+    status = 401
+    slug = "unauthorized"
+    title = "Unauthorized"
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": 'Bearer realm="sketchq"'}
+
+
+class RateLimitedError(ClientError):
+    status = 429
+    slug = "rate-limited"
+    title = "Too many requests"
+
+    def __init__(self, detail: str, retry_after_s: float) -> None:
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(int(self.retry_after_s))}
 
 
 class ClientDisconnectedError(ClientError):

@@ -8,7 +8,16 @@ sketches). Cache hit ratio = rate(hit) / rate(all outcomes) in the query.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 __all__ = ["CONTENT_TYPE_LATEST", "Metrics"]
@@ -21,6 +30,9 @@ _RATIO_BUCKETS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 class Metrics:
     def __init__(self) -> None:
         self.registry = r = CollectorRegistry()
+        ProcessCollector(registry=r)  # process_cpu_seconds_total, process_resident_memory_bytes, open fds, ...
+        GCCollector(registry=r)  # python_gc_*
+        PlatformCollector(registry=r)  # python_info
         self.request_seconds = Histogram(
             "sketchq_http_request_duration_seconds", "HTTP request latency by route, method and status class",
             ["endpoint", "method", "status_class"], buckets=_LATENCY_BUCKETS, registry=r)
@@ -39,6 +51,19 @@ class Metrics:
             "sketchq_batch_padding_ratio", "Fraction of a batch's time steps that are padding",
             buckets=_RATIO_BUCKETS, registry=r)
         self.queue_depth = Gauge("sketchq_queue_depth", "Sketches waiting in the batch queue", registry=r)
+        self.auth = Counter("sketchq_auth_requests_total", "Work requests checked for an API key, by outcome",
+                            ["outcome"], registry=r)
+        self.rate_limit = Counter("sketchq_rate_limit_requests_total",
+                                  "Work requests checked against their client's cost budget, by outcome",
+                                  ["outcome"], registry=r)
+        self.rate_limit_cost = Counter("sketchq_rate_limit_cost_total",
+                                       "Cost (sketch evaluations) charged to clients' budgets", registry=r)
+        self.rate_limit_backend_errors = Counter(
+            "sketchq_rate_limit_backend_errors_total", "Rate-limit lookups Redis failed (served by in-process buckets)",
+            registry=r)
+        self.in_flight = Gauge("sketchq_requests_in_flight",
+                               "Scoring, attribution and enhancement requests admitted and not yet answered",
+                               registry=r)
         self.rejected = Counter(
             "sketchq_rejected_requests_total", "Requests refused with 503, by reason", ["reason"], registry=r)
         self.dropped = Counter(
@@ -68,8 +93,12 @@ class Metrics:
             self.cache_requests.labels(outcome)
         for source in ("model", "cache"):
             self.sketches_scored.labels(source)
-        for reason in ("queue_full", "timeout", "shutting_down"):
+        for reason in ("shed", "queue_full", "timeout", "shutting_down"):
             self.rejected.labels(reason)
+        for outcome in ("ok", "missing", "invalid"):
+            self.auth.labels(outcome)
+        for outcome in ("allowed", "limited"):
+            self.rate_limit.labels(outcome)
         for reason in ("client_gone", "timeout"):
             self.dropped.labels(reason)
 

@@ -23,11 +23,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from service.core.context import request_id
 from service.core.errors import PROBLEM_MEDIA_TYPE, ServiceError, problem
+from sketchprep.strokes import WIRE_FORMATS
 
 log = logging.getLogger("service.errors")
 
 BODY_PARSE_DETAIL = "There was an error parsing the body"
+SKETCH_PARTS = frozenset({"strokes", "points", "stroke3", "sketch", "sketches"})
 
 
 class ValidationIssue(BaseModel):
@@ -47,12 +50,18 @@ class Problem(BaseModel):
     detail: str = Field(description="what went wrong, for people")
     errors: list[ValidationIssue] | None = Field(None, description="each invalid field (validation problems)")
     known_classes: list[str] | None = Field(None, description="the model's classes (unknown-label problems)")
+    request_id: str | None = Field(None, description="the request's X-Request-ID (sent or made), as in the logs")
+    accepted_formats: list[str] | None = Field(
+        None, description="the sketch formats accepted, each with an example (problems with a sketch's shape)")
 
 
 class ProblemResponse(Response):
     media_type = PROBLEM_MEDIA_TYPE
 
     def render(self, content: Any) -> bytes:
+        rid = request_id.get()
+        if rid is not None and isinstance(content, dict):
+            content = {**content, "request_id": rid}
         return json.dumps(content, allow_nan=False, default=str, separators=(",", ":")).encode()
 
 
@@ -96,7 +105,7 @@ def clean_validation_errors(errors: Any) -> list[dict[str, Any]]:
             "msg": str(e.get("msg", "")).removeprefix("Value error, "),
             "type": str(e.get("type", "")),
         }
-        if e.get("ctx"):
+        if e.get("ctx") and item["type"] != "json_invalid":  # (json's own message is not passed on)
             item["ctx"] = _json_safe(e["ctx"])
         out.append(item)
     return out
@@ -119,13 +128,16 @@ async def validation_error_handler(request: Request, exc: Exception) -> Response
     errors = clean_validation_errors(exc.errors())
     bad_json = [e for e in errors if e["type"] == "json_invalid"]
     if bad_json:
-        why = bad_json[0].get("ctx", {}).get("error", "malformed")
         where = bad_json[0]["loc"][-1]
-        body = problem(400, "Malformed JSON", f"the body is not valid JSON: {why} (at character {where})",
+        body = problem(400, "Malformed JSON", f"the body is not valid JSON (near character {where})",
                        "urn:sketchq:problem:malformed-json", errors=errors)
         return ProblemResponse(body, status_code=400)
     detail = _summary(errors) if errors else "the request is invalid"
-    body = problem(422, "Invalid request", detail, "urn:sketchq:problem:validation-error", errors=errors)
+    extra = {}
+    if any(SKETCH_PARTS.intersection(str(p) for p in e["loc"]) for e in errors):  # a sketch's shape is wrong
+        detail += "; accepted sketch formats: " + "; or ".join(WIRE_FORMATS)
+        extra["accepted_formats"] = list(WIRE_FORMATS)
+    body = problem(422, "Invalid request", detail, "urn:sketchq:problem:validation-error", errors=errors, **extra)
     return ProblemResponse(body, status_code=422)
 
 

@@ -36,6 +36,10 @@ class Settings(BaseSettings):
         2.0, ge=0.0, le=10_000.0,
         description="how long the oldest queued sketch may wait for a fuller batch while a worker is free")
     max_queue: int = Field(1024, ge=1, description="most sketches waiting; beyond it requests get 503")
+    shed_queue_fraction: float = Field(
+        0.9, gt=0.0, le=1.0,
+        description="while at least this fraction of max_queue is waiting, /score, /attribute and /enhance get 503 "
+                    "before their body is read (shedding that saves the work)")
     length_buckets: Annotated[list[int], NoDecode] = Field(
         default_factory=list,
         description="padded lengths a batch may have, e.g. '32,64,96,128' (empty: multiples of 32 up to the "
@@ -44,6 +48,10 @@ class Settings(BaseSettings):
     retry_after_s: int = Field(1, ge=0, description="Retry-After seconds sent with 503 answers")
 
     # --- request limits ---
+    max_request_line_bytes: int = Field(
+        8 * 1024, ge=256, description="longest request target (path and query) accepted, counted as it arrives (414)")
+    max_header_bytes: int = Field(
+        32 * 1024, ge=1024, description="largest header block accepted, counted as it arrives (431)")
     max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024, description="request body limit, counted while reading (413)")
     max_sketches: int = Field(256, ge=1, description="sketches per request")
     max_strokes: int = Field(512, ge=1, description="strokes per sketch")
@@ -89,12 +97,61 @@ class Settings(BaseSettings):
     cache_timeout_ms: float = Field(50.0, gt=0.0, description="Redis connect and socket timeout")
     cache_retry_s: float = Field(1.0, ge=0.0, description="after a Redis error, skip Redis for this long")
 
+    # --- who may ask for work, and how much (POST /score, /attribute, /enhance) ---
+    api_key_hashes: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="API keys accepted, as sha256 hex digests, comma-separated (`python -m service.security.keys` "
+                    "makes a key and its digest); keys are sent as `Authorization: Bearer KEY` or `X-API-Key: KEY`; "
+                    "empty: no key needed")
+    rate_limit: bool = Field(
+        False, description="limit each client (its API key, else its address) to a budget of cost: a /score costs its "
+                           "sketches, an /attribute and an /enhance the sketch evaluations they will run (429)")
+    rate_limit_per_s: float = Field(200.0, gt=0.0, description="cost a client's budget regains per second")
+    rate_limit_burst: float = Field(2000.0, gt=0.0, description="most cost a client's budget holds")
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1", description="proxies whose X-Forwarded-For names the client (comma-separated, `*` for any: "
+                                 "behind a load balancer, so that limits apply per client, not per proxy)")
+    cache_scope: Literal["shared", "client"] = Field(
+        "shared", description="shared: one cache for every client (whether an answer was `cached` tells a client "
+                              "that someone sent that sketch before); client: each API key (or address) its own")
+
+    # --- what the service shows ---
+    expose_internals: bool = Field(
+        False, description="GET /v1/model also shows the attribution rule's weights and per-class thresholds and the "
+                           "training checkpoint (for operators; off on the open internet: it lets inputs be tuned "
+                           "against the rule)")
+    api_docs: bool = Field(
+        False, description="serve Swagger UI at /docs and ReDoc at /redoc (they load their scripts from "
+                           "cdn.jsdelivr.net); /openapi.json is always served")
+
     # --- server ---
     host: str = Field("127.0.0.1", description="address `python -m service` binds")
     port: int = Field(8000, ge=0, le=65535, description="port `python -m service` binds")
     log_level: Literal["critical", "error", "warning", "info", "debug"] = Field("info", description="log level")
+    otel_traces: bool = Field(
+        False, description="OpenTelemetry traces (the `otel` extra): a span per request, for reading it, for its "
+                           "sketches' queueing and computing, and per model call; exporter from OTEL_TRACES_EXPORTER "
+                           "(otlp, console) and OTEL_EXPORTER_OTLP_ENDPOINT")
+    log_format: Literal["json", "text"] = Field(
+        "json", description="json: one object per line (with request_id; one `request` line per request with its "
+                            "method, endpoint, status and latency_ms, never the body); text: for people")
     shutdown_grace_s: float = Field(
         5.0, ge=0.0, description="on SIGTERM, answer /readyz 503 for this long before draining and stopping")
+
+    @field_validator("api_key_hashes", mode="before")
+    @classmethod
+    def _split_hashes(cls, v: object) -> object:
+        if isinstance(v, str):
+            return [x.strip().lower() for x in v.split(",") if x.strip()]
+        return v
+
+    @field_validator("api_key_hashes")
+    @classmethod
+    def _hex_digests(cls, v: list[str]) -> list[str]:
+        for d in v:
+            if len(d) != 64 or any(c not in "0123456789abcdef" for c in d):
+                raise ValueError("api_key_hashes must be sha256 hex digests (64 hex digits each), not the keys")
+        return v
 
     @field_validator("length_buckets", mode="before")
     @classmethod

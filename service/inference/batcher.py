@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from service.core import tracing
 from service.core.errors import InferenceError, QueueFullError, QueueTimeoutError, ServiceError, ShuttingDownError
 from service.core.metrics import Metrics
 from service.inference.buckets import bucket_index
@@ -77,6 +78,10 @@ class Batcher:
             t.start()
         self._accepting = True
 
+    def flush(self) -> None:
+        """Compute queued sketches at once from now on (shutting down), still accepting work."""
+        self._queue.flush()
+
     async def stop(self, timeout_s: float = 30.0) -> None:
         """Refuse new work, finish what is queued (up to timeout_s), then stop the workers."""
         self._accepting = False
@@ -117,13 +122,15 @@ class Batcher:
         loop = asyncio.get_running_loop()
         job = Job(loop.create_future(), [None] * n, n)
         now = time.monotonic()
-        if not self._queue.put([Item(job, i, p, now) for i, p in enumerate(points_list)], buckets, cfg.max_queue):
+        ctx = tracing.current_context()
+        if not self._queue.put([Item(job, i, p, now, ctx) for i, p in enumerate(points_list)], buckets, cfg.max_queue):
             self._metrics.rejected.labels("queue_full").inc()
             raise QueueFullError(f"the queue is full ({self._queue.depth} of {cfg.max_queue} sketches waiting, "
                                  f"this request has {n}); retry later", cfg.retry_after_s)
         timer = loop.call_at(loop.time() + cfg.timeout_s, self._expire, job)
         try:
-            return await job.future  # type: ignore[return-value]  # every slot is filled by then
+            with tracing.span("batcher.submit", sketches=n):  # queueing and computing this request's sketches
+                return await job.future  # type: ignore[return-value]  # every slot is filled by then
         except asyncio.CancelledError:  # the caller was cancelled (its client has gone)
             self._purge(job, "client_gone")
             raise
@@ -199,8 +206,9 @@ class Batcher:
         for item in items:
             self._metrics.queue_wait_seconds.observe(now - item.enqueued)
         start = time.perf_counter()
-        batch, lengths = collate([item.points for item in items], length)  # (B, T, 7) float32, (B,) int64
-        out = self._run(batch, lengths)
+        with tracing.span("batch.compute", links=[item.trace for item in items], sketches=len(items), length=length):
+            batch, lengths = collate([item.points for item in items], length)  # (B, T, 7) float32, (B,) int64
+            out = self._run(batch, lengths)
         self._metrics.compute_seconds.observe(time.perf_counter() - start)
         self._metrics.padding_ratio.observe(1.0 - float(lengths.sum()) / batch.shape[0] / length)
         return out

@@ -133,8 +133,15 @@ class LoadedModel:
             confidence=probs[pred], top_k=[(j, probs[j]) for j in order],
             theta=math.acos(min(1.0, max(-1.0, cos[pred]))), label_theta=label_theta, label_suspect=suspect)
 
-    def public(self) -> dict[str, Any]:
-        """What GET /v1/model shows."""
+    def public(self, internals: bool = False) -> dict[str, Any]:
+        """What GET /v1/model shows: without `internals`, not the attribution rule's weights and per-class
+        thresholds (an attacker could tune inputs against them) nor the training checkpoint's path."""
+        thresholds = self.card.thresholds.model_dump(by_alias=True)
+        metrics = dict(self.card.metrics)
+        if not internals:
+            rule = thresholds.get("attribution") or {}
+            thresholds["attribution"] = {k: rule.get(k) for k in ("rule", "max_removals", "min_gain") if k in rule}
+            metrics.pop("checkpoint", None)
         return {"name": self.name, "version": self.version, "sha256": self.sha256, "classes": self.classes,
                 "probability_scale": self.probability_scale, "preprocess": self.card.preprocess.model_dump(),
-                "thresholds": self.card.thresholds.model_dump(by_alias=True), "metrics": self.card.metrics}
+                "thresholds": thresholds, "metrics": metrics}

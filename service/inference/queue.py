@@ -40,6 +40,7 @@ class Item:
     index: int  # position in the job's list
     points: np.ndarray  # (T, 7) float32
     enqueued: float  # time.monotonic()
+    trace: object = None  # the submitting request's span context (service.core.tracing), when tracing
 
 
 class BucketQueue:
@@ -51,6 +52,7 @@ class BucketQueue:
         self.depth = 0  # queued items (read without the lock for gauges and messages)
         self._waiting = 0  # workers asleep in take()
         self._stopping = False  # drain: partial batches go at once, take() returns None when empty
+        self._flushing = False  # shutting down: partial batches go at once, workers keep taking
         self._closed = False  # take() returns None at once
 
     # --- event loop side ----------------------------------------------------------------------------
@@ -80,6 +82,12 @@ class BucketQueue:
                     self._queues[b] = kept
             self.depth -= removed
         return removed
+
+    def flush(self) -> None:
+        """From now on partial batches go at once (no waiting for fuller ones); workers keep taking."""
+        with self._cond:
+            self._flushing = True
+            self._cond.notify_all()
 
     def stop(self) -> None:
         """Drain: workers take what is queued at once and return None from take() when it is empty."""
@@ -136,7 +144,7 @@ class BucketQueue:
             return None, None
         if full_b is not None:
             return full_b, 0.0
-        if self._stopping:
+        if self._stopping or self._flushing:
             return oldest_b, 0.0
         delay = oldest_t + self.max_wait_s - time.monotonic()
         return (oldest_b, 0.0) if delay <= 0 else (None, delay)

@@ -19,7 +19,7 @@ from service.api.schemas.attribute import AttributeRequest, AttributeResponse, A
 from service.core.errors import LimitExceededError
 from service.core.metrics import Metrics
 from service.core.settings import Settings
-from service.ops.limits import to_strokes
+from service.ops.limits import stroke_count, to_strokes
 from service.ops.scoring import Scorer
 from sketchprep.attribution import DEFAULT_MAX_REMOVALS, DEFAULT_MIN_GAIN, Eval, Rule, attribute, card_rules
 from sketchprep.preprocess import sketch_to_points
@@ -38,6 +38,11 @@ class Attributor:
         self.min_gain = DEFAULT_MIN_GAIN if block.min_gain is None else block.min_gain
         rule, self.q_rules, score_rule = card_rules(block, scorer.model.classes)
         self.score_rule = score_rule if rule == "score" else None  # None: the paper's q rule
+
+    def cost(self, req: AttributeRequest) -> int:
+        """Sketch evaluations the request may run at most: the input, then per removal one per stroke."""
+        removals = self.default_removals if req.max_removals is None else req.max_removals
+        return 1 + min(removals, self.max_removals_limit) * min(stroke_count(req.sketch), self.max_strokes)
 
     async def attribute(self, req: AttributeRequest) -> AttributeResponse:
         loc: list[str | int] = ["body", "sketch"]

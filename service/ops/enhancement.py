@@ -50,6 +50,12 @@ class Enhancer:
         self.q_max = scorer.model.card.quality_top
         self.class_index = {c: i for i, c in enumerate(vae.classes)}
 
+    def cost(self, req: EnhanceRequest) -> int:
+        """Sketch evaluations the request will run (at most 2 + steps * population)."""
+        steps = min(self.default_steps if req.steps is None else req.steps, self.max_steps)
+        pop = min(self.default_population if req.population is None else req.population, self.max_population)
+        return 2 + steps * pop
+
     def _bounded(self, req: EnhanceRequest) -> tuple[int, int, float, int]:
         steps = self.default_steps if req.steps is None else req.steps
         if steps > self.max_steps:

@@ -15,7 +15,7 @@ from service.api.schemas.score import ScoreRequest
 from service.core.errors import LimitExceededError
 from service.core.settings import Settings
 from sketchprep.preprocess import PreprocessConfig, sketch_to_points
-from sketchprep.strokes import Sketch, stroke3_to_strokes, strokes_from_drawing
+from sketchprep.strokes import Sketch, stroke3_to_strokes, strokes_from_drawing, strokes_from_points
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,19 @@ class Limits:
 def input_points(sketch: SketchIn) -> int:
     if sketch.strokes is not None:
         return sum(len(stroke[0]) for stroke in sketch.strokes)
+    if sketch.points is not None:
+        return sum(len(stroke) for stroke in sketch.points)
     return len(sketch.stroke3 or ())
+
+
+def stroke_count(sketch: SketchIn) -> int:
+    """Strokes of a validated sketch as sent (stroke3: pen lifts, and an unfinished last stroke)."""
+    if sketch.strokes is not None:
+        return len(sketch.strokes)
+    if sketch.points is not None:
+        return len(sketch.points)
+    rows = sketch.stroke3 or []
+    return int(sum(row[2] for row in rows)) + (1 if rows and rows[-1][2] == 0 else 0)
 
 
 def check_request(req: ScoreRequest, limits: Limits) -> int:
@@ -52,14 +64,19 @@ def check_request(req: ScoreRequest, limits: Limits) -> int:
 
 def to_strokes(sketch: SketchIn, loc: list[str | int], limits: Limits) -> Sketch:
     """A validated sketch (at `loc` in the request, for error messages) -> strokes, each (N_i, 2) float64."""
-    if sketch.strokes is not None:
-        drawing = sketch.strokes
-        if len(drawing) > limits.max_strokes:
-            raise LimitExceededError.at([*loc, "strokes"], f"{len(drawing)} strokes; at most {limits.max_strokes} "
-                                                           "are accepted", "too_many_strokes")
-        _check_points(input_points(sketch), [*loc, "strokes"], limits)
-        strokes = strokes_from_drawing(drawing)
-        _check_magnitude(np.concatenate(strokes, axis=0), [*loc, "strokes"], limits)  # (N, 2)
+    if sketch.strokes is not None or sketch.points is not None:
+        field = "strokes" if sketch.strokes is not None else "points"
+        n_strokes = len(sketch.strokes if sketch.strokes is not None else sketch.points)
+        if n_strokes > limits.max_strokes:
+            raise LimitExceededError.at([*loc, field], f"{n_strokes} strokes; at most {limits.max_strokes} "
+                                                       "are accepted", "too_many_strokes")
+        _check_points(input_points(sketch), [*loc, field], limits)
+        strokes = strokes_from_drawing(sketch.strokes) if sketch.strokes is not None else strokes_from_points(
+            sketch.points)
+        _check_magnitude(np.concatenate(strokes, axis=0), [*loc, field], limits)  # (N, 2)
+        times = [stroke[2] for stroke in sketch.strokes or () if len(stroke) == 3]
+        if times:  # ignored, but held to the same bound as the contract says
+            _check_magnitude(np.concatenate([np.asarray(t, dtype=np.float64) for t in times]), [*loc, field], limits)
         return strokes
     assert sketch.stroke3 is not None
     _check_points(len(sketch.stroke3), [*loc, "stroke3"], limits)

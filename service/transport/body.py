@@ -12,6 +12,8 @@ from typing import Literal
 
 from starlette.types import Message, Receive
 
+from service.core import tracing
+
 
 def declared_length(headers: list[tuple[bytes, bytes]]) -> int | None:
     """The Content-Length header's value; None when absent, -1 when it is not a number."""
@@ -41,6 +43,14 @@ class ReadBody:
 
 async def read_body(receive: Receive, max_bytes: int) -> ReadBody:
     """Receive until the body is complete, has passed `max_bytes`, or the client has gone."""
+    with tracing.span("read_body") as s:
+        read = await _read_body(receive, max_bytes)
+        if s is not None:
+            s.set_attribute("bytes", read.size)
+        return read
+
+
+async def _read_body(receive: Receive, max_bytes: int) -> ReadBody:
     messages: list[Message] = []
     size = 0
     while True:

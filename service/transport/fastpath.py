@@ -35,14 +35,15 @@ REPLICATES = (RequestMetricsMiddleware, BodyLimitMiddleware)
 
 
 def _eligible(headers: list[tuple[bytes, bytes]], max_body_bytes: int) -> bool:
-    """A JSON content type and no declared length over the limit (or unreadable)."""
+    """Content-Type exactly application/json (with parameters it goes through the app) and no declared
+    length over the limit (or unreadable)."""
     declared = declared_length(headers)
     if declared is not None and not 0 <= declared <= max_body_bytes:
         return False
     json_type = False
     for name, value in headers:
         if name == b"content-type":
-            json_type = value.split(b";", 1)[0].strip().lower() == b"application/json"
+            json_type = value.strip().lower() == b"application/json"
     return json_type
 
 
@@ -74,7 +75,9 @@ class ScoreFastPath:
         scorer = self.state.scorer
         assert scorer is not None
         try:
-            answer = await watch_disconnect(receive, scorer.score_json(req))
+            await self.state.charge(len(req.sketches))
+            with self.state.admitted():
+                answer = await watch_disconnect(receive, scorer.score_json(req))
         except Exception as e:
             response = error_response(e, "POST", PATH)
             await response(scope, receive, send)

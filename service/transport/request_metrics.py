@@ -15,9 +15,10 @@ _METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"
 
 
 class RequestMetricsMiddleware:
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics, paths: frozenset[str] = frozenset()) -> None:
         self.app = app
         self.metrics = metrics
+        self.paths = paths  # the app's fixed route paths: routes that set no scope["route"] (/docs, /openapi.json)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -36,7 +37,7 @@ class RequestMetricsMiddleware:
             await self.app(scope, receive, send_status)
         finally:
             route: Any = scope.get("route")
-            endpoint = getattr(route, "path", None) or "unmatched"
+            endpoint = getattr(route, "path", None) or (scope["path"] if scope["path"] in self.paths else "unmatched")
             method = scope.get("method", "GET")
             self.metrics.observe_request(endpoint, method if method in _METHODS else "other", status,
                                          time.perf_counter() - start)

@@ -49,6 +49,8 @@ def test_fixed_api_settings_are_valid_and_fit_a_container(compose: dict[str, Any
     fixed = {k: v for k, v in api_env(compose).items() if v is not None}
     s = settings_from_env({k: interpolate_defaults(v) for k, v in fixed.items()})
     assert s.host == "0.0.0.0"  # 127.0.0.1 (the default) would be unreachable from the load balancer
+    # issue 14: rate limits on in the stack, per client behind the load balancer (its X-Forwarded-For)
+    assert s.rate_limit and s.forwarded_allow_ips == "*"
     assert s.cache_backend == "redis" and s.redis_url is not None
     assert re.match(r"redis://redis:6379/", s.redis_url)  # the compose service name
 

@@ -64,7 +64,10 @@ def test_deployment_probes_ports_and_gpu(k8s: Manifests) -> None:
     s = settings_from_env(config(k8s))
     ports = {p["name"]: p["containerPort"] for p in c["ports"]}
     assert ports == {"http": s.port}
-    assert c["envFrom"] == [{"configMapRef": {"name": "sketchq-api"}}]
+    # the settings, then the API key digests from an optional Secret (issue 14: keys and rate limits on here)
+    assert c["envFrom"] == [{"configMapRef": {"name": "sketchq-api"}},
+                            {"secretRef": {"name": "sketchq-api-keys", "optional": True}}]
+    assert s.rate_limit
     assert image_is_pinned(c["image"])
     paths = served_paths()
     probes = {kind: c[kind]["httpGet"] for kind in ("livenessProbe", "readinessProbe", "startupProbe")}

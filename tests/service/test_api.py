@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -128,6 +129,20 @@ def test_labels_are_matched_like_category_names(server: ServerProc, sketches: li
     assert loose["label_check"]["theta"] == exact["label_check"]["theta"]
 
 
+def test_it_says_no_more_than_it_should(server: ServerProc) -> None:
+    """Issue 14, defect 5: no server software named, no CDN-backed docs unless asked for, no json-module
+    messages in 400 details."""
+    r = httpx.get(f"{server.url}/healthz")
+    assert "server" not in r.headers
+    assert httpx.get(f"{server.url}/docs").status_code == 404
+    assert httpx.get(f"{server.url}/redoc").status_code == 404
+    assert httpx.get(f"{server.url}/openapi.json").status_code == 200
+    for raw in ('{"sketches": [', '{"sketches": []} xyz', "[" * 100_000):
+        r = httpx.post(f"{server.url}/score", content=raw.encode(), headers={"content-type": "application/json"})
+        assert r.status_code == 400
+        assert "Expecting" not in r.text and "delimiter" not in r.text and "Extra data" not in r.text, r.text
+
+
 def test_probes_and_model_info(server: ServerProc, card: dict) -> None:
     assert httpx.get(f"{server.url}/healthz").json() == {"status": "ok"}
     ready = httpx.get(f"{server.url}/readyz").json()
@@ -136,5 +151,11 @@ def test_probes_and_model_info(server: ServerProc, card: dict) -> None:
     assert ready["model"]["sha256"] == card["onnx"]["sha256"]
     info = httpx.get(f"{server.url}/v1/model").json()
     assert info["classes"] == card["classes"]
-    assert info["thresholds"] == card["thresholds"]
+    # Issue 14, defect 5: the label check's thresholds (the web page shows them), not the attribution rule's
+    # weights and per-class thresholds, nor the checkpoint path (SKETCHQ_EXPOSE_INTERNALS shows them).
+    assert info["thresholds"]["label_check"] == card["thresholds"]["label_check"]
+    rule = card["thresholds"]["attribution"]
+    assert info["thresholds"]["attribution"] == {k: rule[k] for k in ("rule", "max_removals", "min_gain")}
+    assert "checkpoint" not in info["metrics"] and "checkpoint" not in json.dumps(info)
+    assert info["metrics"]["top1"] == card["metrics"]["top1"]
     assert info["providers"] == ready["providers"]

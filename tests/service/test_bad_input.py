@@ -24,9 +24,12 @@ CASES: list[tuple[str, str, int, str]] = [
     ("overflow-to-inf", '{"sketches": [{"strokes": [[[0, 1e999], [0, 1]]]}]}', 422, "finite"),
     ("huge-integer", '{"sketches": [{"strokes": [[[0, 1' + "0" * 400 + '], [0, 1]]]}]}', 422, "number"),
     ("over-coordinate-limit", body_with({"strokes": [[[0, 1e300], [0, 1]]]}), 422, "exceeds the limit"),
+    ("time-too-large", body_with({"strokes": [[[0, 1], [0, 1], [0, 1e300]]]}), 422, "exceeds the limit"),
     ("stroke3-offset-too-large", body_with({"stroke3": [[1e12, 0, 1]]}), 422, "exceeds the limit"),
-    ("unequal-xs-ys", body_with({"strokes": [OK_STROKE, [[0, 1, 2], [0, 1]]]}), 422, "stroke 1: xs has 3"),
-    ("empty-stroke", body_with({"strokes": [OK_STROKE, OK_STROKE, [[], []]]}), 422, "stroke 2 is empty"),
+    ("unequal-xs-ys", body_with({"strokes": [OK_STROKE, [[0, 1, 2], [0, 1]]]}), 422,
+     "stroke 1: its rows (xs, ys) have 3, 2"),
+    ("empty-stroke", body_with({"strokes": [OK_STROKE, OK_STROKE, [[], []]]}), 422,
+     "strokes.2.0: list should have at least 1"),
     ("no-strokes", body_with({"strokes": []}), 422, "at least 1"),
     ("empty-sketch-list", '{"sketches": []}', 422, "at least 1"),
     ("too-many-sketches", json.dumps({"sketches": [{"strokes": [OK_STROKE]}] * (SERVER_LIMITS["max_sketches"] + 1)}),
@@ -45,12 +48,26 @@ CASES: list[tuple[str, str, int, str]] = [
     ("xs-not-a-list", body_with({"strokes": [["abc", [0, 1]]]}), 422, "valid list"),
     ("stroke-one-row", body_with({"strokes": [[[0, 1]]]}), 422, "at least 2"),
     ("stroke-four-rows", body_with({"strokes": [[[0], [1], [2], [3]]]}), 422, "at most 3"),
-    ("stroke3-short-row", body_with({"stroke3": [[1, 1]]}), 422, "at least 3"),
+    ("stroke3-short-row", body_with({"stroke3": [[1, 1]]}), 422, "stroke3.0.2: field required"),
     ("stroke3-bad-pen", body_with({"stroke3": [[1, 1, 0.5]]}), 422, "pen must be 0 or 1"),
     ("sketches-not-a-list", '{"sketches": {"strokes": []}}', 422, "valid list"),
     ("sketch-not-an-object", '{"sketches": [42]}', 422, "sketches.0"),
     ("label-not-a-string", body_with({"strokes": [OK_STROKE], "label": 7}), 422, "valid string"),
     ("top-k-zero", json.dumps({"sketches": [{"strokes": [OK_STROKE]}], "top_k": 0}), 422, "top_k"),
+    # issue 14: a list of [x, y] points sent as `strokes` used to be read as [xs, ys, ts] and scored
+    ("points-as-strokes", body_with({"strokes": [[[0, 0], [10, 10], [20, 0]]]}), 422,
+     'send the sketch as \\"points\\"'),
+    ("four-points-as-strokes", body_with({"strokes": [[[0, 0], [10, 10], [20, 0], [5, 5]]]}), 422,
+     '{\\"points\\": [[[0, 0], [10, 10], [20, 0]]]}'),  # the accepted formats, with examples
+    ("unknown-top-level-field", json.dumps({"sketches": [{"strokes": [OK_STROKE]}], "topk": 3}), 422,
+     "unknown field 'topk'; did you mean 'top_k'?"),
+    ("unknown-sketch-field", body_with({"strokes": [OK_STROKE], "lable": "cat"}), 422,
+     "unknown field 'lable'; did you mean 'label'?"),
+    ("null-format", body_with({"strokes": None, "points": [[[0, 0]]]}), 422, "valid list"),
+    ("points-and-strokes", body_with({"strokes": [OK_STROKE], "points": [[[0, 0]]]}), 422, "exactly one"),
+    ("point-three-values", body_with({"points": [[[0, 0, 1]]]}), 422, "at most 2"),
+    ("top-k-numeric-string", json.dumps({"sketches": [{"strokes": [OK_STROKE]}], "top_k": "3"}), 422, "top_k"),
+    ("stroke3-bool-pen", body_with({"stroke3": [[1, 1, True]]}), 422, "valid number"),
     ("top-k-string", json.dumps({"sketches": [{"strokes": [OK_STROKE]}], "top_k": "three"}), 422, "top_k"),
     ("body-is-a-list", "[1, 2, 3]", 422, "body"),
     ("body-is-null", "null", 422, "body"),
@@ -82,12 +99,27 @@ def test_validation_errors_say_where(server: ServerProc) -> None:
 @pytest.mark.parametrize("content,content_type,status", [
     (b"", "application/json", 422),  # no body at all
     (b"\xff\xfe\x00garbage", "application/json", 400),  # not UTF-8
-    (b"sketches=1", "application/x-www-form-urlencoded", 422),
-    (b'{"sketches": []}', "text/plain", 422),
-], ids=["empty-body", "not-utf8", "form-encoded", "text-plain"])
+    (b"sketches=1", "application/x-www-form-urlencoded", 415),
+    (b'{"sketches": []}', "text/plain", 415),
+    (b'{"sketches": []}', "application/merge-patch+json", 415),  # any +json type used to be read as JSON
+    (b'{"sketches": []}', "application/json; charset=latin-1", 415),  # and any charset ignored
+    ('{"sketches": []}'.encode("utf-16"), "application/json", 400),  # UTF-16 with its BOM
+    (b'\xef\xbb\xbf{"sketches": []}', "application/json", 400),  # UTF-8 with a BOM
+], ids=["empty-body", "not-utf8", "form-encoded", "text-plain", "plus-json", "latin-1", "utf-16", "utf-8-bom"])
 def test_unusable_bodies(server: ServerProc, content: bytes, content_type: str, status: int) -> None:
     r = httpx.post(f"{server.url}/score", content=content, headers={"content-type": content_type})
     is_problem(r, status)
+
+
+def test_a_missing_content_type_says_which_header_to_send(server: ServerProc) -> None:
+    r = httpx.post(f"{server.url}/score", content=b'{"sketches": []}', headers={"content-type": ""})
+    assert "Content-Type: application/json" in is_problem(r, 415)["detail"]
+    r = httpx.post(f"{server.url}/score", content=b'{"sketches": []}')  # no Content-Type at all
+    assert "content-type" not in r.request.headers
+    assert "Content-Type: application/json" in is_problem(r, 415)["detail"]
+    r = httpx.post(f"{server.url}/score", content=b'{"sketches": []}',  # what curl -d sends without -H
+                   headers={"content-type": "application/x-www-form-urlencoded"})
+    assert "Content-Type: application/json" in is_problem(r, 415)["detail"]
 
 
 def test_unknown_route_and_wrong_method(server: ServerProc) -> None:
@@ -150,3 +182,13 @@ def test_server_survived_the_matrix(server: ServerProc) -> None:
     assert httpx.get(f"{server.url}/readyz").status_code == 200
     log = server.log()
     assert "Traceback" not in log and "Exception in ASGI application" not in log, log[-3000:]
+
+
+def test_point_lists_are_a_sketch_format_of_their_own(server: ServerProc) -> None:
+    """Issue 14: `points` ([[x, y], ...] per stroke) gives the same answer as the same sketch in `strokes`."""
+    drawing = [[[0, 40, 80, 120], [0, 60, 0, 60]], [[10, 70], [30, 30]]]
+    points = [[[x, y] for x, y in zip(xs, ys, strict=True)] for xs, ys in drawing]
+    r = httpx.post(f"{server.url}/score", json={"sketches": [{"strokes": drawing}, {"points": points}]}, timeout=30)
+    assert r.status_code == 200, r.text
+    by_strokes, by_points = r.json()["results"]
+    assert by_points == by_strokes

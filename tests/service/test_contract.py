@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import httpx
 import pytest
 import yaml
 from pydantic import ValidationError
-from svc_support import REPO, ServerProc, metrics_text
+from svc_support import REPO, SERVER_LIMITS, ServerProc, metrics_text
 
+from service.api.served_contract import serve_limits
 from service.core.settings import Settings, settings_table
 from service.docs import SETTINGS_MARKERS, readme_with_table
 
@@ -28,11 +31,22 @@ METRICS = [
 ]
 
 
-def test_openapi_yaml_is_what_the_app_serves(server: ServerProc) -> None:
-    """Fails on drift: regenerate with `python -m service.docs` and commit openapi.yaml."""
+def test_openapi_yaml_is_what_the_app_serves(server: ServerProc, card: dict) -> None:
+    """Fails on drift: regenerate with `python -m service.docs` and commit openapi.yaml. A running server
+    adds its limits and the model's classes, nothing else (issue 14, defect 7)."""
     published = yaml.safe_load((REPO / "openapi.yaml").read_text())
     served = httpx.get(f"{server.url}/openapi.json").json()
+    settings = Settings(**SERVER_LIMITS)  # type: ignore[arg-type]
+    serve_limits(published, SimpleNamespace(settings=settings, model=SimpleNamespace(classes=card["classes"]),
+                                            enhancer=None))  # type: ignore[arg-type]
     assert published == served
+    schemas = served["components"]["schemas"]
+    assert schemas["ScoreRequest"]["properties"]["sketches"]["maxItems"] == settings.max_sketches
+    assert schemas["SketchIn"]["properties"]["strokes"]["maxItems"] == settings.max_strokes
+    assert schemas["AttributeSketchIn"]["properties"]["strokes"]["maxItems"] == settings.attribute_max_strokes
+    steps = schemas["EnhanceRequest"]["properties"]["steps"]["anyOf"][0]
+    assert steps["maximum"] == settings.enhance_max_steps and steps["minimum"] == 0
+    assert {"required": ["points"]} in schemas["SketchIn"]["oneOf"]  # exactly one format, in the contract too
 
 
 def test_every_documented_error_is_problem_json(server: ServerProc) -> None:

@@ -144,13 +144,20 @@ def test_unknown_class_lists_the_classes(enhance_server: ServerProc, card: dict[
     assert body["known_classes"] == card["classes"]
 
 
-def test_without_the_model_dir_503(model_path: Path, tmp_path: Path) -> None:
-    srv = ServerProc(model_dir=model_path, cache="off", enhance_model_dir=tmp_path / "no-vae-here")
+def test_without_the_model_dir_503(model_path: Path, tmp_path: Path, card: dict[str, Any]) -> None:
+    # (the same server shows what an operator may turn on: the model's internals and the API docs)
+    srv = ServerProc(model_dir=model_path, cache="off", enhance_model_dir=tmp_path / "no-vae-here",
+                     expose_internals="true", api_docs="true")
     try:
         r = httpx.post(f"{srv.url}/enhance", json={"sketch": {"strokes": [[[0, 10], [0, 10]]]}}, timeout=30)
         body = is_problem(r, 503)
-        assert "enhancement model not installed" in body["detail"]
+        assert "enhancement model is not installed" in body["detail"]
+        assert "no-vae-here" not in r.text  # issue 14, defect 5: the folder is in the log, not in answers
+        assert "no-vae-here" in srv.log()
         assert httpx.get(f"{srv.url}/readyz", timeout=5).status_code == 200
+        info = httpx.get(f"{srv.url}/v1/model", timeout=5).json()
+        assert info["thresholds"] == card["thresholds"] and info["metrics"] == card["metrics"]
+        assert httpx.get(f"{srv.url}/docs", timeout=5).status_code == 200
     finally:
         srv.stop()
 

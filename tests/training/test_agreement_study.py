@@ -1,10 +1,13 @@
-"""The study table: CPU time adds the stage a run started from (through its epoch), rows render."""
+"""The study table: CPU time adds the stage a run started from (through its epoch), rows render, seeds of one
+recipe pool into a row of their own."""
 
 import json
 
+import numpy as np
+import pytest
 import torch
 
-from training.reports.agreement_study import cpu_seconds, markdown
+from training.reports.agreement_study import cpu_seconds, markdown, seed_pooled_rows
 
 
 def write_run(folder, epochs_cpu, init_from=None, saved_epoch=None):
@@ -40,3 +43,22 @@ def test_markdown_rows_show_interval_and_blank_cells_for_missing_parts():
     assert lines[2] == "| x | 0.700 [0.650, 0.750] | 0.800 |  |  | 0.8000 | 0.900 |  |  |"
     assert lines[3].endswith("| 0.800 | 0.710 / 0.810 | +0.020 [-0.010, +0.050] vs c | 0.8000 | 0.900 | "
                              "0.900 / 0.850 / 0.950 | 10 |")
+
+
+def study_row(key, agree, clear=0.8, cpu=60.0):
+    return {"name": key, "key": key, "top1": 0.8, "auroc_q": 0.9, "cpu_seconds": cpu,
+            "below_clean": {"jitter": 0.9, "drop": 0.8, "scribble": 0.7},
+            "agree": {"agreement": agree, "ci95": [0.0, 1.0]}, "agree_clear": {"agreement": clear, "ci95": [0, 1]}}
+
+
+def test_seeds_of_one_recipe_pool_into_a_mean_row_whose_credit_is_the_mean_per_pair():
+    rows = [study_row("a-s1", 0.6), study_row("a-s2", 0.7, cpu=120.0), study_row("b-s1", 0.5),
+            study_row("c", 0.9), {"name": "gacl-cos (exported, q)", "key": "gacl-cos-s9"}]  # exported: not a seed
+    credits = {"a-s1": np.array([1.0, 0.0, 0.5]), "a-s2": np.array([0.0, 0.0, 1.0])}
+    pooled = seed_pooled_rows(rows, credits)
+    assert [r["key"] for r in pooled] == ["a"]  # b has one seed, c none
+    a = pooled[0]
+    assert a["name"].startswith("a (mean of seeds 1,2")
+    assert a["agree"]["agreement"] == pytest.approx(0.65) and a["agree"]["ci95"] == [0.6, 0.7]  # mean, range
+    assert a["cpu_seconds"] == 90.0
+    np.testing.assert_array_equal(a["credit"], [0.5, 0.0, 0.75])

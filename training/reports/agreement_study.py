@@ -15,6 +15,7 @@ training CPU time.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
@@ -72,6 +73,10 @@ def run_cli(args: AgreementStudyArgs) -> int:
     rows += [run_row(r) for r in args.runs if (r / "eval-val" / "evaluation.json").exists()]
     # a REF may be a run's folder name or an exported model's (e.g. gacl-cos:full-v3 compares with the shipped)
     credits = {r["key"]: credit(r["pair_q"][0][agreed], r["pair_q"][1][agreed], a_wins[agreed]) for r in rows}
+    # runs NAME-s1, NAME-s2, ... of one recipe also give a row NAME: the seeds' mean, credited per pair
+    pooled = seed_pooled_rows(rows, credits)
+    rows += pooled
+    credits |= {r["key"]: r.pop("credit") for r in pooled}
     for ref_name, names in references.items():
         if ref_name not in credits:
             raise SystemExit(f"--reference {ref_name}: no such run or exported model among {sorted(credits)}")
@@ -79,13 +84,46 @@ def run_cli(args: AgreementStudyArgs) -> int:
             if row["key"] in names:
                 row["vs"] = {"reference": ref_name} | paired_difference(credits[row["key"]], credits[ref_name])
     for row in rows:
-        del row["pair_q"]
+        row.pop("pair_q", None)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "study.json").write_text(json.dumps(rows, indent=1) + "\n")
     (args.out / "study.md").write_text(markdown(rows))
     plot_agreement(rows, args.out / "study.png")
     print(markdown(rows))
     return 0
+
+
+def seed_pooled_rows(rows: list[dict], credits: dict[str, np.ndarray]) -> list[dict]:
+    """One row per recipe run with two or more seeds (folders NAME-sN): every figure is the seeds' mean, and
+    its per-pair credit (N agreed pairs,) is the mean credit over seeds, so a paired difference between two
+    pooled rows compares the recipes on the same pairs with the seed-to-seed variation averaged in."""
+    groups: dict[str, list[dict]] = {}
+    for r in rows:
+        m = re.fullmatch(r"(.+)-s(\d+)", r["key"])
+        if m and "cpu_seconds" in r:
+            groups.setdefault(m.group(1), []).append(r)
+    out = []
+    for name, members in groups.items():
+        if len(members) < 2:
+            continue
+        seeds = ",".join(r["key"].rsplit("-s", 1)[1] for r in members)
+
+        def mean_agreement(key: str, members: list[dict] = members) -> dict:
+            vals = [r[key]["agreement"] for r in members]
+            return {"agreement": float(np.mean(vals)), "ci95": [float(min(vals)), float(max(vals))]}
+
+        claimed = all(r.get("claimed") for r in members)
+        out.append({"name": f"{name} (mean of seeds {seeds}; range in brackets)", "key": name,
+                     "credit": np.mean([credits[r["key"]] for r in members], axis=0),
+                     "top1": float(np.mean([r["top1"] for r in members])),
+                     "auroc_q": float(np.mean([r["auroc_q"] for r in members])),
+                     "below_clean": {k: float(np.mean([r["below_clean"][k] for r in members]))
+                                     for k in members[0]["below_clean"]},
+                     "agree": mean_agreement("agree"), "agree_clear": mean_agreement("agree_clear"),
+                     "claimed": mean_agreement("claimed") if claimed else None,
+                     "claimed_clear": mean_agreement("claimed_clear") if claimed else None,
+                     "cpu_seconds": float(np.mean([r["cpu_seconds"] for r in members]))})
+    return out
 
 
 def cpu_seconds(run: Path) -> float:

@@ -6,20 +6,21 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.api.schemas.common import ModelRef, SketchIn
+from service.api.schemas.common import ModelRef, NonNegativeInt, SketchIn, StrictRequest
 
 
-class AttributeRequest(BaseModel):
+class AttributeRequest(StrictRequest):
     sketch: SketchIn = Field(description="the sketch to explain (its label, if any, is ignored)")
     q_tau: float | None = Field(
-        None, gt=0, allow_inf_nan=False,
+        None, strict=True, gt=0, allow_inf_nan=False,
         description="quality below which a sketch is explained; setting q_tau or q_max judges by the paper's q rule "
                     "instead of the card's score rule (default: the model card's, per predicted class)")
     q_max: float | None = Field(
-        None, gt=0, allow_inf_nan=False,
+        None, strict=True, gt=0, allow_inf_nan=False,
         description="quality a cleaned subset must reach to count as rare_hard (default: the model card's)")
-    max_removals: int | None = Field(
-        None, ge=0, description="most strokes removed (default: the model card's; at most attribute_max_removals)")
+    max_removals: NonNegativeInt | None = Field(
+        None,
+        description="most strokes removed (default: the model card's; at most attribute_max_removals)")
 
 
 class CleanedSketch(BaseModel):

@@ -4,25 +4,28 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.api.schemas.common import ModelRef, SketchIn
+from service.api.schemas.common import ModelRef, NonNegativeInt, PositiveInt, SketchIn, StrictRequest
 
 
-class EnhanceRequest(BaseModel):
+class EnhanceRequest(StrictRequest):
     model_config = ConfigDict(populate_by_name=True)
 
     sketch: SketchIn = Field(description="the sketch to enhance (its label, if any, is ignored; use `class`)")
     class_: str | None = Field(
         None, alias="class", max_length=200,
         description="the class the VAE draws (default: the scorer's predicted class of the sketch)")
-    steps: int | None = Field(
-        None, ge=0, description="search steps (default enhance_default_steps; at most enhance_max_steps)")
-    population: int | None = Field(
-        None, ge=1, description="latents per step (default enhance_population; at most enhance_max_population)")
+    steps: NonNegativeInt | None = Field(
+        None,
+        description="search steps (default enhance_default_steps; at most enhance_max_steps)")
+    population: PositiveInt | None = Field(
+        None,
+        description="latents per step (default enhance_population; at most enhance_max_population)")
     alpha: float | None = Field(
-        None, ge=0, allow_inf_nan=False,
+        None, strict=True, ge=0, allow_inf_nan=False,
         description="weight of the identity term alpha*||z - z0||^2 (default enhance_alpha; at most "
                     "enhance_max_alpha)")
-    seed: int | None = Field(None, ge=0, description="seed of the search (default 0; at most enhance_max_seed)")
+    seed: NonNegativeInt | None = Field(
+        None, description="seed of the search (default 0; at most enhance_max_seed)")
 
 
 class EnhancedSketch(BaseModel):

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.api.schemas.common import ModelRef, SketchIn
+from service.api.schemas.common import ModelRef, SketchIn, StrictRequest, TopK
 
 
-class ScoreRequest(BaseModel):
+class ScoreRequest(StrictRequest):
     sketches: list[SketchIn] = Field(
         min_length=1, description="1 to max_sketches (default 256) sketches, answered in the same order")
-    top_k: int = Field(3, ge=1, le=1000, description="how many most probable classes to list (capped at the "
-                                                       "number of classes)")
+    top_k: TopK = Field(3, description="how many most probable classes to list (capped at the number of classes)")
 
 
 class ClassProbability(BaseModel):
@@ -32,7 +31,8 @@ class ScoreResult(BaseModel):
 
     quality: float = Field(description="q: the feature magnitude (higher = better drawn)")
     quality_percentile: float = Field(
-        description="rank of q among validation sketches of the predicted class, 0..1")
+        description="rank of q among validation sketches of the predicted class as a fraction 0..1 (0.9: higher "
+                    "than 90 % of them), not 0..100; the name is kept for compatibility")
     class_: str = Field(alias="class", description="predicted class")
     confidence: float = Field(description="probability of the predicted class")
     top_k: list[ClassProbability]
