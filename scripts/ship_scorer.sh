@@ -27,7 +27,8 @@ python -c "import sys, torch; c = torch.load(sys.argv[1], map_location='cpu', we
 sketchq-train agreement models/gacl-cos --baseline models/softmax --pairs "$PAIRS" \
   --out "docs/results/agreement/gacl-cos-v$VERSION" --write-card
 python -m service.web.examples
-python scripts/label_noise_eval.py --model models/gacl-cos --data "$DATA" --out docs/results/label_noise.json
+python scripts/label_noise_eval.py --model models/gacl-cos --data "$DATA" --out docs/results/label_noise.json \
+  --png docs/results/label_noise_pr.png
 
 SKETCHQ_PORT=$PORT SKETCHQ_CACHE=off python -m service > "/tmp/ship-service-$PORT.log" 2>&1 &
 svc=$!
