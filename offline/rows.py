@@ -4,7 +4,9 @@ Columns (one row per drawing):
 key_id (the record's key_id, else FILE:LINE), file, line, category (the claimed one, canonical; null when the
 record has none), quality (q), quality_percentile (0..1 among validation sketches of the predicted class),
 predicted_class, confidence, theta (radians, angle to the claimed category; null without one),
-label_suspect (null without a category), verdict (kept / suspect / rejected, `sketchprep.label_rule`).
+label_suspect (null without a category), label_quality (q cos theta: q along the claimed category's centre,
+null without one; the quality as a drawing of that category), verdict (kept / suspect / rejected,
+`sketchprep.label_rule`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ SCHEMA = pa.schema([
     ("key_id", pa.string()), ("file", pa.string()), ("line", pa.int64()), ("category", pa.string()),
     ("quality", pa.float64()), ("quality_percentile", pa.float64()), ("predicted_class", pa.string()),
     ("confidence", pa.float64()), ("theta", pa.float64()), ("label_suspect", pa.bool_()),
-    ("verdict", pa.string()),
+    ("label_quality", pa.float64()), ("verdict", pa.string()),
 ])
 Format = Literal["parquet", "ndjson"]
 READ_BATCH = 8192

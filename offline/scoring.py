@@ -77,6 +77,6 @@ class OfflineScorer:
                 "key_id": d.key_id, "file": d.file, "line": d.line, "category": d.category,
                 "quality": r.quality, "quality_percentile": r.quality_percentile,
                 "predicted_class": self.classes[r.class_index], "confidence": r.confidence,
-                "theta": r.label_theta, "label_suspect": r.label_suspect,
+                "theta": r.label_theta, "label_suspect": r.label_suspect, "label_quality": r.label_quality,
                 "verdict": verdict(r.quality, r.label_suspect, self.check)})
         return rows

@@ -36,6 +36,7 @@ class Interpretation(NamedTuple):
     theta: float
     label_theta: float | None
     label_suspect: bool | None
+    label_quality: float | None  # q cos(label_theta): q along the claimed class's centre
 
 
 def _interp(x: float, xp: list[float], fp: list[float]) -> float:
@@ -124,14 +125,17 @@ class LoadedModel:
         probs = [x / total for x in e]
         order = sorted(range(c), key=probs.__getitem__, reverse=True)[:top_k]  # stable: ties keep index order
         tables, levels = self._lookup
-        label_theta = suspect = None
+        label_theta = suspect = label_quality = None
         if label_index is not None:
-            label_theta = math.acos(min(1.0, max(-1.0, cos[label_index])))
+            label_cos = min(1.0, max(-1.0, cos[label_index]))
+            label_theta = math.acos(label_cos)
+            label_quality = q * label_cos
             suspect = is_suspect(q, label_theta, pred, label_index, self.card.thresholds.label_check)
         return Interpretation(
             quality=q, quality_percentile=_interp(q, tables[pred], levels) / 100.0, class_index=pred,
             confidence=probs[pred], top_k=[(j, probs[j]) for j in order],
-            theta=math.acos(min(1.0, max(-1.0, cos[pred]))), label_theta=label_theta, label_suspect=suspect)
+            theta=math.acos(min(1.0, max(-1.0, cos[pred]))), label_theta=label_theta, label_suspect=suspect,
+            label_quality=label_quality)
 
     def public(self, internals: bool = False) -> dict[str, Any]:
         """What GET /v1/model shows: without `internals`, not the attribution rule's weights and per-class

@@ -97,7 +97,7 @@ class Scorer:
         for sketch, raw, label, was_cached in zip(req.sketches, raws, labels, cached, strict=True):
             r = self.model.interpret(raw, req.top_k, label)
             check = None if label is None else {"label": sketch.label, "theta": r.label_theta,
-                                                "suspect": r.label_suspect}
+                                                "suspect": r.label_suspect, "quality": r.label_quality}
             results.append({
                 "quality": r.quality, "quality_percentile": r.quality_percentile, "class": classes[r.class_index],
                 "confidence": r.confidence, "top_k": [{"class": classes[c], "probability": p} for c, p in r.top_k],

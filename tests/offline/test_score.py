@@ -46,6 +46,7 @@ def test_rows_equal_the_services_answers(tmp_path: Path, objects, model_dir: Pat
         assert row["predicted_class"] == res["class"] and row["confidence"] == res["confidence"]
         assert row["theta"] == res["label_check"]["theta"]
         assert row["label_suspect"] == res["label_check"]["suspect"]
+        assert row["label_quality"] == res["label_check"]["quality"]
 
 
 def test_every_input_format_gives_the_same_rows(tmp_path: Path, data_dir: Path) -> None:

@@ -49,6 +49,9 @@ def test_score_answers_the_contract(server: ServerProc, sketches: list[dict], ca
         check = res["label_check"]
         assert check is not None and check["label"] in card["classes"]
         assert 0.0 <= check["theta"] <= math.pi and isinstance(check["suspect"], bool)
+        # the quality as a drawing of the claimed class: q's projection on that class's centre
+        assert math.isclose(check["quality"], res["quality"] * math.cos(check["theta"]), rel_tol=1e-9, abs_tol=1e-9)
+        assert check["quality"] <= res["quality"]
         if check["label"] == res["class"]:
             assert check["theta"] == res["theta"]
     assert all(math.isfinite(x) for x in finite_numbers(body))

@@ -23,7 +23,13 @@ class ClassProbability(BaseModel):
 class LabelCheck(BaseModel):
     label: str = Field(description="the label the client sent")
     theta: float = Field(description="angle (radians) between the sketch's feature and the label's class centre")
-    suspect: bool = Field(description="true when the sketch is of decent quality yet far from the claimed class")
+    suspect: bool = Field(
+        description="true when the label is probably wrong: the sketch is well drawn (q >= the card's q_min), far "
+                    "from the claimed class (theta > theta_suspect) and not predicted as it (sketchprep/label_rule.py)")
+    quality: float = Field(
+        description="q cos(theta): q along the claimed class's centre, the quality of the sketch as a drawing of "
+                    "that class; ranks drawings of one category closer to people's judgement than q "
+                    "(docs/results/agreement.md); negative when the sketch points away from the class")
 
 
 class ScoreResult(BaseModel):
