@@ -70,7 +70,7 @@ def evaluate(model_dir: Path, data: list[str], n: int, seed: int, split: str = "
                                           for gen in gens},
         "confusion_truth_to_verdict": confusion,
         "evaluations_mean": float(np.mean([r.evaluations for r in res])),
-        "thresholds": {k: block[k] for k in ("percentiles", "max_removals", "min_gain")} |
+        "thresholds": block.model_dump(include={"percentiles", "max_removals", "min_gain"}) |
                       ({"score_tau": rule.tau, "score_max": rule.max} if rule else {}),
     }
     return summary, cases
