@@ -28,8 +28,8 @@ class LabelCheck(BaseModel):
                     "from the claimed class (theta > theta_suspect) and not predicted as it (sketchprep/label_rule.py)")
     quality: float = Field(
         description="q cos(theta): q along the claimed class's centre, the quality of the sketch as a drawing of "
-                    "that class; ranks drawings of one category closer to people's judgement than q "
-                    "(docs/results/agreement.md); negative when the sketch points away from the class")
+                    "that class: at most q, lower the further the sketch is from the class (negative when it "
+                    "points away from it)")
 
 
 class ScoreResult(BaseModel):
