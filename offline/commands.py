@@ -10,7 +10,7 @@ import pyarrow.compute as pc
 from offline.report import render
 from offline.rows import Format, RowWriter, concatenate, format_of, read_tables
 from offline.run import RunOptions, RunResult, run_shards
-from offline.shards import part_paths
+from offline.shards import part_paths, summary_of
 from offline.summary import Summary
 from sketchprep.card import ModelCard
 from sketchprep.label_rule import VERDICTS
@@ -62,8 +62,8 @@ def clean(opts: RunOptions, out_dir: Path, overwrite: bool = False) -> RunResult
     for w in writers.values():
         w.close()
     summary = Summary()
-    for s in result.shards:
-        summary.merge(Summary.from_json(s.summary))
+    for s in result.shards:  # one shard's summary in memory at a time, merged in input order
+        summary.merge(Summary.from_json(summary_of(Path(s.source), parts_dir, fmt)))
     tmp = report.with_name(report.name + ".tmp")
     tmp.write_text(render(summary, card.thresholds.label_check, f"{card.name} {card.version}", list(opts.inputs)))
     tmp.replace(report)

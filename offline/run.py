@@ -79,9 +79,13 @@ def run_shards(opts: RunOptions, parts_dir: Path) -> RunResult:
     started = time.perf_counter()
     bar = tqdm(desc="scoring", unit=" drawings", disable=not opts.progress, smoothing=0.1, dynamic_ncols=True)
     bar.set_postfix_str(f"files {len(done)}/{len(sources)}")
-    results = dict(done)
+    results: dict[Path, ShardResult] = {}
+    for r in done.values():
+        r.summary = {}
+        results[Path(r.source)] = r
 
     def finish(r: ShardResult) -> None:
+        r.summary = {}  # on disk in the shard's sidecar (offline.shards.summary_of): memory stays flat in files too
         results[Path(r.source)] = r
         bar.set_postfix_str(f"files {len(results)}/{len(sources)}")
 

@@ -51,6 +51,15 @@ def finished(source: Path, parts_dir: Path, fmt: Format) -> ShardResult | None:
     return result
 
 
+def summary_of(source: Path, parts_dir: Path, fmt: Format) -> dict[str, Any]:
+    """A finished shard's summary, read back from its sidecar (run_shards does not keep them in memory: with
+    the drawings of its galleries, a summary is about a megabyte, and a run may have thousands of shards)."""
+    result = finished(source, parts_dir, fmt)
+    if result is None:
+        raise FileNotFoundError(f"{source}: the shard is not finished in {parts_dir}")
+    return result.summary
+
+
 def score_shard(source: Path, parts_dir: Path, fmt: Format, scorer: OfflineScorer, skip_bad: bool, chunk: int,
                 progress: Callable[[int], None]) -> ShardResult:
     """Score every drawing of `source` in chunks of `chunk` drawings into its part; BadRecordError on a bad

@@ -109,3 +109,18 @@ def test_a_record_without_a_category_is_scored_without_a_label_check(tmp_path: P
     for r in rows:
         assert r["category"] is None and r["theta"] is None and r["label_suspect"] is None
         assert r["verdict"] in ("kept", "rejected") and r["quality"] > 0
+
+
+def test_a_run_keeps_no_shard_summary_in_memory(tmp_path: Path, data_dir: Path) -> None:
+    """Memory stays flat in the number of input files: each shard's summary (its galleries hold drawings, about
+    a megabyte) stays on disk in its sidecar, not in the run's results, and is read back one at a time."""
+    from offline.shards import summary_of
+
+    inputs = (str(data_dir / "triangle.ndjson.gz"), str(data_dir / "square.ndjson.gz"))
+    parts = tmp_path / "parts"
+    first = run_shards(RunOptions(inputs[:1], "parquet", EngineOptions(), progress=False), parts)
+    again = run_shards(RunOptions(inputs, "parquet", EngineOptions(), progress=False), parts)  # one resumed
+    assert [s.resumed for s in again.shards] == [True, False]
+    assert all(s.summary == {} for s in (*first.shards, *again.shards))
+    on_disk = summary_of(Path(inputs[1]), parts, "parquet")
+    assert sum(on_disk["counts"].values()) == again.shards[1].rows and on_disk["lowest"]
