@@ -120,3 +120,24 @@ class RedisProc:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(5)
+
+
+def read_http_answer(sock: socket.socket, timeout_s: float) -> tuple[int, dict[str, str], bytes]:
+    """One HTTP/1.1 answer read off a raw socket: (status, headers with lower-case names, body). The head must
+    come; the body is read up to its Content-Length or until the server closes."""
+    sock.settimeout(timeout_s)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, f"connection closed without an answer: {data!r}"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:])}
+    length = int(headers.get("content-length", "0"))
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return int(lines[0].split()[1]), headers, body

@@ -19,7 +19,7 @@ import httpx
 import pytest
 from deploy_support import Server
 from prometheus_client.parser import text_string_to_metric_families
-from server_proc import wait_until
+from server_proc import read_http_answer, wait_until
 
 GRACE_S = 1.0
 # Batches of 4; a partial batch waits up to 10 s for more sketches while a worker is free, so a lone sketch
@@ -46,22 +46,7 @@ def post(url: str, sketches: list[dict[str, Any]], out: dict[str, Any], key: str
 
 
 def read_response(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
-    sock.settimeout(15)
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(65536)
-        assert chunk, f"connection closed without an answer: {data!r}"
-        data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    lines = head.decode().split("\r\n")
-    headers = {k.lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:])}
-    length = int(headers.get("content-length", "0"))
-    while len(body) < length:
-        chunk = sock.recv(65536)
-        if not chunk:
-            break
-        body += chunk
-    return int(lines[0].split()[1]), headers, body
+    return read_http_answer(sock, 15)
 
 
 @pytest.mark.slow

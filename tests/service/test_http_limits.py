@@ -10,6 +10,7 @@ import socket
 from typing import Any
 
 import httpx
+from server_proc import read_http_answer
 from svc_support import ServerProc
 
 LINE_LIMIT = 8 * 1024  # the defaults (Settings.max_request_line_bytes, max_header_bytes)
@@ -18,20 +19,9 @@ HEADER_LIMIT = 32 * 1024
 
 def read_answer(sock: socket.socket, timeout_s: float = 10.0) -> tuple[int, dict[str, str], dict[str, Any]]:
     """Read one answer; the server must send it (and close) without the client sending anything more."""
-    sock.settimeout(timeout_s)
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(65536)
-        assert chunk, f"closed without an answer: {data!r}"
-        data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    lines = head.decode().split("\r\n")
-    headers = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:])}
-    while len(body) < int(headers["content-length"]):
-        chunk = sock.recv(65536)
-        assert chunk
-        body += chunk
-    return int(lines[0].split()[1]), headers, json.loads(body)
+    status, headers, body = read_http_answer(sock, timeout_s)
+    assert len(body) == int(headers["content-length"]), "closed before the whole body"
+    return status, headers, json.loads(body)
 
 
 def send_all_or_reset(sock: socket.socket, data: bytes) -> None:
