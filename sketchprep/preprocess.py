@@ -24,7 +24,7 @@ from itertools import accumulate
 import numpy as np
 
 from sketchprep.rdp import rdp_importance
-from sketchprep.strokes import Sketch, point_count
+from sketchprep.strokes import FlatSketch, Sketch, point_count
 
 FEATURE_DIM = 7
 FEATURE_NAMES = ("x", "y", "dx", "dy", "pen_down", "pen_up", "end")
@@ -93,30 +93,40 @@ def fit_length(strokes: Sketch, max_points: int, rdp_start: float) -> Sketch:
 def sketch_to_points(strokes: Sketch, cfg: PreprocessConfig = PreprocessConfig()) -> np.ndarray:
     """Strokes (any coordinate frame, at least one point) -> (T, 7) float32 features, T <= max_points.
 
-    One pass over the concatenated points: normalise (as `normalise` does), fit the length (`fit_length`,
-    only for a sketch of more than max_points points), features. The values go through the same float64
-    operations as doing it stroke by stroke and are rounded to float32 once, so the result is bit-identical
-    to that (tests/sketchprep/test_preprocess_reference.py keeps the stroke-by-stroke reference).
+    One pass over the concatenated points (`flat_to_points`): normalise (as `normalise` does), fit the length
+    (`fit_length`, only for a sketch of more than max_points points), features. The values go through the
+    same float64 operations as doing it stroke by stroke and are rounded to float32 once, so the result is
+    bit-identical to that (tests/sketchprep/test_preprocess_reference.py keeps the stroke-by-stroke reference).
     """
     strokes = [s for s in strokes if len(s) > 0]
     if not strokes:
         raise ValueError("a sketch needs at least one point")
     xy = np.concatenate(strokes, axis=0) if len(strokes) > 1 else np.asarray(strokes[0])  # (N, 2)
+    return flat_to_points(FlatSketch(xy, [len(s) for s in strokes]), cfg)
+
+
+def flat_to_points(sketch: FlatSketch, cfg: PreprocessConfig = PreprocessConfig()) -> np.ndarray:
+    """A sketch as one array (any coordinate frame, at least one point) -> (T, 7) float32 features: the one
+    implementation of the steps above, which `sketch_to_points` calls too."""
+    lengths = [n for n in sketch.lengths if n > 0]  # strokes without points change nothing
+    xy = sketch.xy  # (N, 2)
+    if not lengths:
+        raise ValueError("a sketch needs at least one point")
     lo = np.minimum.reduce(xy, axis=0)  # (2,)
     extent = float((np.maximum.reduce(xy, axis=0) - lo).max())
     xy = (xy - lo) / (extent if extent > 0.0 else 1.0)  # (N, 2) in [0, 1], a new array
     t = len(xy)
     if t > cfg.max_points:  # rare: re-simplify stroke by stroke
-        starts = np.cumsum([len(s) for s in strokes[:-1]])  # (S - 1,) where strokes 2..S begin
-        strokes = fit_length(np.split(xy, starts), cfg.max_points, cfg.rdp_start)
+        strokes = fit_length(np.split(xy, np.cumsum(lengths[:-1])), cfg.max_points, cfg.rdp_start)
         xy = np.concatenate(strokes, axis=0)  # (T, 2)
+        lengths = [len(s) for s in strokes]
         t = len(xy)
     feats = np.zeros((t, FEATURE_DIM), dtype=np.float32)  # float64 results are cast once on writing
     np.multiply(2.0, xy - 0.5, out=feats[:, 0:2])
     np.multiply(cfg.offset_scale, xy[1:] - xy[:-1], out=feats[1:, 2:4])  # offsets; 0 for the first point
     feats[:, 4] = 1.0  # pen down ...
-    if len(strokes) > 1:  # ... except at stroke ends: pen up
-        feats[[end - 1 for end in accumulate(map(len, strokes))], 4:6] = (0.0, 1.0)
+    if len(lengths) > 1:  # ... except at stroke ends: pen up
+        feats[[end - 1 for end in accumulate(lengths)], 4:6] = (0.0, 1.0)
     feats[t - 1, 4:7] = (0.0, 0.0, 1.0)  # end of sketch
     return feats
 

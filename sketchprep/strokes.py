@@ -9,10 +9,28 @@ arrays and never divide by anything that can be zero.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import chain
+from typing import NamedTuple
 
 import numpy as np
 
 Sketch = list[np.ndarray]  # strokes, each (N_i, 2) absolute coordinates
+
+
+class FlatSketch(NamedTuple):
+    """A sketch as one array: every stroke's points one after another, and how many points each stroke has.
+
+    The service's hot path builds this straight from the parsed JSON (one array per sketch instead of one per
+    stroke); `sketchprep.preprocess.flat_to_points` turns it into the model's input, bit-identical to
+    `sketch_to_points` on the same strokes.
+    """
+
+    xy: np.ndarray  # (N, 2) float64 absolute x, y
+    lengths: list[int]  # points per stroke, sum = N; a stroke may have 0 points
+
+    def strokes(self) -> Sketch:
+        """Back to one (N_i, 2) array per stroke (views into xy)."""
+        return np.split(self.xy, np.cumsum(self.lengths[:-1])) if self.lengths else []
 
 # The wire formats a sketch may come in (the service shows them with every error about a sketch's shape).
 WIRE_FORMATS = (
@@ -33,6 +51,21 @@ def strokes_from_drawing(drawing: Sequence[Sequence[Sequence[float]]]) -> Sketch
         ys = np.asarray(stroke[1], dtype=np.float64)
         strokes.append(np.stack([xs, ys], axis=1))  # (N, 2)
     return strokes
+
+
+def flat_from_drawing(drawing: Sequence[Sequence[Sequence[float]]]) -> FlatSketch:
+    """Quick, Draw! `drawing` ([[xs, ys(, ts)], ...]) to one array (a time row is ignored): the same numbers
+    as `strokes_from_drawing`, built with one numpy conversion for the whole sketch."""
+    xs = list(chain.from_iterable(stroke[0] for stroke in drawing))
+    ys = list(chain.from_iterable(stroke[1] for stroke in drawing))
+    xy = np.array((xs, ys), dtype=np.float64).T  # (N, 2), a view of the (2, N) array
+    return FlatSketch(xy, [len(stroke[0]) for stroke in drawing])
+
+
+def flat_from_points(points: Sequence[Sequence[Sequence[float]]]) -> FlatSketch:
+    """Point lists ([[[x, y], ...], ...]) to one array, the same numbers as `strokes_from_points`."""
+    flat = list(chain.from_iterable(points))
+    return FlatSketch(np.array(flat, dtype=np.float64).reshape(-1, 2), [len(stroke) for stroke in points])
 
 
 def strokes_from_points(points: Sequence[Sequence[Sequence[float]]]) -> Sketch:

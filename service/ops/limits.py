@@ -14,8 +14,8 @@ from service.api.schemas.common import SketchIn
 from service.api.schemas.score import ScoreRequest
 from service.core.errors import LimitExceededError
 from service.core.settings import Settings
-from sketchprep.preprocess import PreprocessConfig, sketch_to_points
-from sketchprep.strokes import Sketch, stroke3_to_strokes, strokes_from_drawing, strokes_from_points
+from sketchprep.preprocess import PreprocessConfig, flat_to_points
+from sketchprep.strokes import FlatSketch, Sketch, flat_from_drawing, flat_from_points, stroke3_to_strokes
 
 
 @dataclass(frozen=True)
@@ -62,8 +62,9 @@ def check_request(req: ScoreRequest, limits: Limits) -> int:
     return total
 
 
-def to_strokes(sketch: SketchIn, loc: list[str | int], limits: Limits) -> Sketch:
-    """A validated sketch (at `loc` in the request, for error messages) -> strokes, each (N_i, 2) float64."""
+def to_flat(sketch: SketchIn, loc: list[str | int], limits: Limits) -> FlatSketch:
+    """A validated sketch (at `loc` in the request, for error messages) -> one (N, 2) float64 array of its
+    points and the points per stroke, within the limits (the hot path: one array per sketch)."""
     if sketch.strokes is not None or sketch.points is not None:
         field = "strokes" if sketch.strokes is not None else "points"
         n_strokes = len(sketch.strokes if sketch.strokes is not None else sketch.points)
@@ -71,13 +72,12 @@ def to_strokes(sketch: SketchIn, loc: list[str | int], limits: Limits) -> Sketch
             raise LimitExceededError.at([*loc, field], f"{n_strokes} strokes; at most {limits.max_strokes} "
                                                        "are accepted", "too_many_strokes")
         _check_points(input_points(sketch), [*loc, field], limits)
-        strokes = strokes_from_drawing(sketch.strokes) if sketch.strokes is not None else strokes_from_points(
-            sketch.points)
-        _check_magnitude(np.concatenate(strokes, axis=0), [*loc, field], limits)  # (N, 2)
+        flat = flat_from_drawing(sketch.strokes) if sketch.strokes is not None else flat_from_points(sketch.points)
+        _check_magnitude(flat.xy, [*loc, field], limits)  # (N, 2)
         times = [stroke[2] for stroke in sketch.strokes or () if len(stroke) == 3]
         if times:  # ignored, but held to the same bound as the contract says
             _check_magnitude(np.concatenate([np.asarray(t, dtype=np.float64) for t in times]), [*loc, field], limits)
-        return strokes
+        return flat
     assert sketch.stroke3 is not None
     _check_points(len(sketch.stroke3), [*loc, "stroke3"], limits)
     rows = np.asarray(sketch.stroke3, dtype=np.float64)  # (N, 3) dx, dy, pen
@@ -86,7 +86,12 @@ def to_strokes(sketch: SketchIn, loc: list[str | int], limits: Limits) -> Sketch
     if len(strokes) > limits.max_strokes:
         raise LimitExceededError.at([*loc, "stroke3"], f"{len(strokes)} strokes; at most {limits.max_strokes} are "
                                                        "accepted", "too_many_strokes")
-    return strokes
+    return FlatSketch(np.concatenate(strokes, axis=0), [len(s) for s in strokes])
+
+
+def to_strokes(sketch: SketchIn, loc: list[str | int], limits: Limits) -> Sketch:
+    """A validated sketch -> strokes, each (N_i, 2) float64 (for the operations that work stroke by stroke)."""
+    return to_flat(sketch, loc, limits).strokes()
 
 
 def _check_points(n: int, loc: list[str | int], limits: Limits) -> None:
@@ -104,4 +109,4 @@ def _check_magnitude(xy: np.ndarray, loc: list[str | int], limits: Limits) -> No
 
 def to_points(sketch: SketchIn, index: int, limits: Limits, cfg: PreprocessConfig) -> np.ndarray:
     """A validated sketch -> (T, 7) float32 model input, 1 <= T <= cfg.max_points."""
-    return sketch_to_points(to_strokes(sketch, ["body", "sketches", index], limits), cfg)
+    return flat_to_points(to_flat(sketch, ["body", "sketches", index], limits), cfg)

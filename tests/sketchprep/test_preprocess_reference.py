@@ -17,8 +17,24 @@ import numpy as np
 import pytest
 
 from sketchprep.formats import read_ndjson
-from sketchprep.preprocess import FEATURE_DIM, PreprocessConfig, fit_length, normalise, sketch_to_points
-from sketchprep.strokes import Sketch, point_count
+from sketchprep.preprocess import (
+    FEATURE_DIM,
+    PreprocessConfig,
+    fit_length,
+    flat_to_points,
+    normalise,
+    sketch_to_points,
+)
+from sketchprep.strokes import (
+    FlatSketch,
+    Sketch,
+    flat_from_drawing,
+    flat_from_points,
+    point_count,
+    strokes_from_drawing,
+    strokes_from_points,
+    strokes_to_drawing,
+)
 
 PER_CATEGORY = 15  # x 344 categories = 5160 real sketches
 DEFAULT = PreprocessConfig()
@@ -134,3 +150,38 @@ def test_both_refuse_an_empty_sketch() -> None:
     for fn in (sketch_to_points, reference_sketch_to_points):
         with pytest.raises(ValueError):
             fn([np.zeros((0, 2))])
+
+
+# --- the service's hot path: JSON lists -> one array per sketch (flat_from_*) -> flat_to_points ---------
+
+@pytest.mark.parametrize("cfg", [DEFAULT, PreprocessConfig(max_points=32)], ids=["default", "max32"])
+def test_flat_path_from_json_lists_is_identical(every_category: list[Sketch], cfg: PreprocessConfig) -> None:
+    """What the service does with a parsed request (the drawing as JSON lists, in any frame, in both wire
+    formats) gives the reference's array bit for bit."""
+    rng = np.random.default_rng(3)
+    for strokes in every_category[::2]:
+        drawing = strokes_to_drawing([s * rng.uniform(1e-2, 1e2) + rng.uniform(-1e4, 1e4, 2) for s in strokes])
+        ref = reference_sketch_to_points(strokes_from_drawing(drawing), cfg)
+        via_drawing = flat_to_points(flat_from_drawing(drawing), cfg)
+        points = [np.stack(stroke, axis=1).tolist() for stroke in drawing]  # the same strokes as [[x, y], ...]
+        via_points = flat_to_points(flat_from_points(points), cfg)
+        assert np.array_equal(flat_from_points(points).xy, np.concatenate(strokes_from_points(points)))
+        for got in (via_drawing, via_points):
+            assert got.dtype == np.float32 and np.array_equal(got, ref)
+
+
+def test_flat_sketch_keeps_the_strokes() -> None:
+    drawing = [[[0, 10, 20], [0, 10, 0]], [[5], [7]], [[1, 2], [3, 4], [0, 1]]]  # a time row on the last
+    flat = flat_from_drawing(drawing)
+    assert flat.lengths == [3, 1, 2] and flat.xy.shape == (6, 2)
+    assert [s.tolist() for s in flat.strokes()] == [s.tolist() for s in strokes_from_drawing(drawing)]
+
+
+def test_flat_path_skips_strokes_without_points() -> None:
+    """A stroke of no points (possible offline, not through the API) must not put a pen-up on the wrong point."""
+    xy = np.array([[0.0, 0.0], [1.0, 2.0], [3.0, 1.0]])
+    for lengths in ([0, 2, 0, 1], [2, 1, 0], [0, 0, 3]):
+        strokes = FlatSketch(xy, lengths).strokes()
+        assert np.array_equal(flat_to_points(FlatSketch(xy, lengths)), reference_sketch_to_points(strokes))
+    with pytest.raises(ValueError):
+        flat_to_points(FlatSketch(np.zeros((0, 2)), [0, 0]))
