@@ -77,7 +77,8 @@ class ServiceState:
         await asyncio.to_thread(engine.warmup, buckets, sorted({1, s.max_batch}))
         self.model, self.engine = model, engine
         self.batcher = Batcher(engine.run, BatcherConfig(
-            max_batch=s.max_batch, max_wait_s=s.max_wait_ms / 1000.0, max_queue=s.max_queue, buckets=buckets,
+            max_batch=s.max_batch, max_wait_s=s.max_wait_ms / 1000.0, adaptive_wait=s.batch_wait == "adaptive",
+            max_queue=s.max_queue, buckets=buckets,
             workers=s.engine_workers, timeout_s=s.request_timeout_s,
             retry_after_s=s.retry_after_s), self.metrics)
         await self.batcher.start()

@@ -34,7 +34,12 @@ class Settings(BaseSettings):
     max_batch: int = Field(64, ge=1, le=4096, description="most sketches in one model call")
     max_wait_ms: float = Field(
         2.0, ge=0.0, le=10_000.0,
-        description="how long the oldest queued sketch may wait for a fuller batch while a worker is free")
+        description="how long the oldest queued sketch may wait for a fuller batch while a worker is free (at most)")
+    batch_wait: Literal["adaptive", "fixed"] = Field(
+        "adaptive",
+        description="adaptive: a free worker waits (up to max_wait_ms) only while requests are preparing sketches "
+                    "that will join the batch, else it computes what is queued at once; fixed: it always waits "
+                    "until the oldest sketch has waited max_wait_ms or the batch is full (Triton's rule)")
     max_queue: int = Field(1024, ge=1, description="most sketches waiting; beyond it requests get 503")
     shed_queue_fraction: float = Field(
         0.9, gt=0.0, le=1.0,

@@ -26,7 +26,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -44,10 +44,18 @@ log = logging.getLogger("service.batcher")
 RunFn = Callable[[np.ndarray, np.ndarray], EngineOutputs]  # (B, T, 7) float32, (B,) int64 -> outputs
 
 
+@dataclass(slots=True)
+class Arrival:
+    """One request's announcement that sketches are on their way (`Batcher.arriving`)."""
+
+    pending: bool = True
+
+
 @dataclass
 class BatcherConfig:
     max_batch: int = 64
     max_wait_s: float = 0.002
+    adaptive_wait: bool = True  # wait only for sketches being prepared (service.inference.queue)
     max_queue: int = 1024
     buckets: list[int] = field(default_factory=lambda: [32, 64, 96, 128])  # ascending padded lengths
     workers: int = 2
@@ -60,7 +68,7 @@ class Batcher:
         self._run = run
         self.config = config
         self._metrics = metrics
-        self._queue = BucketQueue(len(config.buckets), config.max_batch, config.max_wait_s)
+        self._queue = BucketQueue(len(config.buckets), config.max_batch, config.max_wait_s, config.adaptive_wait)
         metrics.queue_depth.set_function(lambda: self._queue.depth)
         self._threads: list[threading.Thread] = []
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -108,9 +116,24 @@ class Batcher:
         """Index of the smallest bucket >= length (lengths never exceed the last bucket, max_points)."""
         return bucket_index(length, self.config.buckets)
 
-    # --- the public call -------------------------------------------------------------------------
-    async def submit(self, points_list: Sequence[np.ndarray]) -> list[RawScore]:
-        """Score sketches ((T_i, 7) float32 each, T_i >= 1) through the shared batches; results in order."""
+    # --- the public calls ------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def arriving(self) -> Iterator[Arrival]:
+        """Around a request's preparation (preprocessing, cache lookup) up to its `submit`: announces that
+        sketches are on their way, so that the adaptive wait holds a partial batch for them and for nothing
+        else. Pass the arrival to `submit`; if the request never submits, leaving the block withdraws it."""
+        arrival = Arrival()
+        self._queue.announce()
+        try:
+            yield arrival
+        finally:
+            if arrival.pending:
+                arrival.pending = False
+                self._queue.withdraw()
+
+    async def submit(self, points_list: Sequence[np.ndarray], arrival: Arrival | None = None) -> list[RawScore]:
+        """Score sketches ((T_i, 7) float32 each, T_i >= 1) through the shared batches; results in order.
+        `arrival`: the request's announcement (`arriving`), ended when its sketches are queued."""
         cfg = self.config
         if not self._accepting:
             self._metrics.rejected.labels("shutting_down").inc()
@@ -118,15 +141,19 @@ class Batcher:
         n = len(points_list)
         if n == 0:
             return []
+        announced = arrival is not None and arrival.pending
         buckets = [self.bucket_index(len(p)) for p in points_list]
         loop = asyncio.get_running_loop()
         job = Job(loop.create_future(), [None] * n, n)
         now = time.monotonic()
         ctx = tracing.current_context()
-        if not self._queue.put([Item(job, i, p, now, ctx) for i, p in enumerate(points_list)], buckets, cfg.max_queue):
+        if not self._queue.put([Item(job, i, p, now, ctx) for i, p in enumerate(points_list)], buckets, cfg.max_queue,
+                               announced):
             self._metrics.rejected.labels("queue_full").inc()
             raise QueueFullError(f"the queue is full ({self._queue.depth} of {cfg.max_queue} sketches waiting, "
                                  f"this request has {n}); retry later", cfg.retry_after_s)
+        if announced:
+            arrival.pending = False  # type: ignore[union-attr]  # queued: no longer on its way
         timer = loop.call_at(loop.time() + cfg.timeout_s, self._expire, job)
         try:
             with tracing.span("batcher.submit", sketches=n):  # queueing and computing this request's sketches

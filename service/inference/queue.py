@@ -6,10 +6,16 @@ calls `take()`, which forms its next batch at once when one is due and otherwise
 until one is (a bucket fills up, the oldest sketch's max_wait deadline passes, or the batcher stops). So a
 worker that finishes a batch goes straight on to the next one, without a round trip through the event loop.
 
-Rule for a free worker (Triton-like): a bucket with >= max_batch items goes at once, the one whose head
-waited longest first (no starvation); else the oldest item's bucket goes once that item has waited
-max_wait_s. While every worker is busy nothing is taken, so sketches gather and batches fill without any
-extra wait. When stopping, whatever is queued goes at once (drain).
+Rule for a free worker: a bucket with >= max_batch items goes at once, the one whose head waited longest
+first (no starvation). Otherwise the oldest item's bucket goes
+- adaptive (the default): at once when no more sketches are on their way, i.e. no request has announced
+  itself (`announce`, on the event loop, as it starts preparing its sketches) without having queued them
+  yet; while some are, it waits for them, up to max_wait_s after the oldest item was queued. So a lone
+  sketch never waits for company that is not coming, and the wait only buys a fuller batch when one is
+  being prepared;
+- fixed (Triton's rule): once the oldest item has waited max_wait_s.
+While every worker is busy nothing is taken, so sketches gather and batches fill without any extra wait.
+When stopping, whatever is queued goes at once (drain).
 """
 
 from __future__ import annotations
@@ -44,20 +50,35 @@ class Item:
 
 
 class BucketQueue:
-    def __init__(self, n_buckets: int, max_batch: int, max_wait_s: float) -> None:
+    def __init__(self, n_buckets: int, max_batch: int, max_wait_s: float, adaptive: bool = True) -> None:
         self.max_batch = max_batch
         self.max_wait_s = max_wait_s
+        self.adaptive = adaptive
         self._cond = threading.Condition(threading.Lock())
         self._queues: list[deque[Item]] = [deque() for _ in range(n_buckets)]
         self.depth = 0  # queued items (read without the lock for gauges and messages)
         self._waiting = 0  # workers asleep in take()
+        self._incoming = 0  # requests announced and not yet queued (or withdrawn)
         self._stopping = False  # drain: partial batches go at once, take() returns None when empty
         self._flushing = False  # shutting down: partial batches go at once, workers keep taking
         self._closed = False  # take() returns None at once
 
     # --- event loop side ----------------------------------------------------------------------------
-    def put(self, items: list[Item], buckets: list[int], max_queue: int) -> bool:
-        """Queue a request's items (bucket index each) together, or none of them when they do not fit."""
+    def announce(self) -> None:
+        """A request has started preparing sketches it will queue (or withdraw): adaptive waits for it."""
+        with self._cond:
+            self._incoming += 1
+
+    def withdraw(self) -> None:
+        """An announced request will queue nothing (failed, or all of its sketches were cached)."""
+        with self._cond:
+            self._incoming -= 1
+            if self._incoming == 0 and self._waiting and self.depth:
+                self._cond.notify()  # a worker may have been waiting for it
+
+    def put(self, items: list[Item], buckets: list[int], max_queue: int, announced: bool = False) -> bool:
+        """Queue a request's items (bucket index each) together, or none of them when they do not fit; an
+        announced request stops being incoming when its items are queued (in the same step)."""
         with self._cond:
             if self.depth + len(items) > max_queue:
                 return False
@@ -65,9 +86,13 @@ class BucketQueue:
             for item, b in zip(items, buckets, strict=True):
                 self._queues[b].append(item)
             self.depth += len(items)
+            if announced:
+                self._incoming -= 1
             # Wake a sleeping worker only if this can change its choice: it slept without a deadline
-            # (nothing was queued) or a bucket has just filled up. Busy workers look when they finish.
-            if self._waiting and (was_empty or any(len(self._queues[b]) >= self.max_batch for b in set(buckets))):
+            # (nothing was queued), a bucket has just filled up, or nothing more is on its way (adaptive).
+            # Busy workers look when they finish.
+            if self._waiting and (was_empty or (self.adaptive and self._incoming == 0)
+                                  or any(len(self._queues[b]) >= self.max_batch for b in set(buckets))):
                 self._cond.notify()
             return True
 
@@ -144,7 +169,7 @@ class BucketQueue:
             return None, None
         if full_b is not None:
             return full_b, 0.0
-        if self._stopping or self._flushing:
+        if self._stopping or self._flushing or (self.adaptive and self._incoming == 0):
             return oldest_b, 0.0
         delay = oldest_t + self.max_wait_s - time.monotonic()
         return (oldest_b, 0.0) if delay <= 0 else (None, delay)

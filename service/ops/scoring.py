@@ -19,7 +19,7 @@ from service.cache.keys import cache_key
 from service.cache.off import NoCache
 from service.core.errors import UnknownLabelError
 from service.core.metrics import Metrics
-from service.inference.batcher import Batcher
+from service.inference.batcher import Arrival, Batcher
 from service.inference.loaded_model import LoadedModel
 from service.inference.outputs import RawScore
 from service.ops.limits import Limits, check_request, to_points
@@ -52,15 +52,17 @@ class Scorer:
                 raise UnknownLabelError(sketch.label, ["body", "sketches", i, "label"], self.model.classes)
         return out
 
-    async def raw_scores(self, points: Sequence[np.ndarray]) -> tuple[list[RawScore], list[bool]]:
-        """Raw outputs for preprocessed sketches ((T_i, 7) each) and whether each came from the cache."""
+    async def raw_scores(self, points: Sequence[np.ndarray], arrival: Arrival | None = None
+                         ) -> tuple[list[RawScore], list[bool]]:
+        """Raw outputs for preprocessed sketches ((T_i, 7) each) and whether each came from the cache.
+        `arrival`: the request's announcement to the batcher (`Batcher.arriving`), if it made one."""
         if isinstance(self.cache, NoCache):
-            return await self.batcher.submit(points), [False] * len(points)
+            return await self.batcher.submit(points, arrival), [False] * len(points)
         keys = [cache_key(self.model.sha256, OP, {}, p) for p in points]
         found = await self.cache.get_many(keys)
         missing = [i for i, r in enumerate(found) if r is None]
         if missing:
-            computed = await self.batcher.submit([points[i] for i in missing])
+            computed = await self.batcher.submit([points[i] for i in missing], arrival)
             for i, raw in zip(missing, computed, strict=True):
                 found[i] = raw
             await self.cache.set_many([(keys[i], raw) for i, raw in zip(missing, computed, strict=True)])
@@ -90,8 +92,9 @@ class Scorer:
         """The answer to POST /score as JSON bytes (the ScoreResponse schema), built without model objects."""
         n_points = check_request(req, self.limits)
         labels = self.label_indices(req)
-        points = await self._prepare_async(req, n_points)
-        raws, cached = await self.raw_scores(points)
+        with self.batcher.arriving() as arrival:  # the adaptive batching wait holds a batch for these sketches
+            points = await self._prepare_async(req, n_points)
+            raws, cached = await self.raw_scores(points, arrival)
         classes = self.model.classes
         results = []
         for sketch, raw, label, was_cached in zip(req.sketches, raws, labels, cached, strict=True):

@@ -140,7 +140,7 @@ def test_a_big_request_is_split_into_batches_of_one_bucket_each(engine: Engine, 
 
 
 def test_cancelled_requests_are_dropped_before_compute(engine: Engine, points: list[np.ndarray]) -> None:
-    config = BatcherConfig(max_batch=64, max_wait_s=5.0, buckets=[engine.model.preprocess.max_points])
+    config = BatcherConfig(max_batch=64, max_wait_s=5.0, adaptive_wait=False, buckets=[engine.model.preprocess.max_points])
 
     async def body(batcher: Batcher) -> int:
         task = asyncio.create_task(batcher.submit(points[:5]))
@@ -156,7 +156,7 @@ def test_cancelled_requests_are_dropped_before_compute(engine: Engine, points: l
 
 
 def test_queue_full_and_timeout(engine: Engine, points: list[np.ndarray]) -> None:
-    config = BatcherConfig(max_batch=64, max_wait_s=5.0, max_queue=6, timeout_s=0.3,
+    config = BatcherConfig(max_batch=64, max_wait_s=5.0, adaptive_wait=False, max_queue=6, timeout_s=0.3,
                            buckets=[engine.model.preprocess.max_points])
 
     async def body(batcher: Batcher) -> None:
@@ -176,7 +176,7 @@ def test_queue_full_and_timeout(engine: Engine, points: list[np.ndarray]) -> Non
 
 
 def test_stop_drains_the_queue(engine: Engine, points: list[np.ndarray]) -> None:
-    config = BatcherConfig(max_batch=64, max_wait_s=5.0, buckets=[engine.model.preprocess.max_points])
+    config = BatcherConfig(max_batch=64, max_wait_s=5.0, adaptive_wait=False, buckets=[engine.model.preprocess.max_points])
 
     async def body(batcher: Batcher) -> list[Any]:
         task = asyncio.create_task(batcher.submit(points[:3]))
@@ -186,6 +186,49 @@ def test_stop_drains_the_queue(engine: Engine, points: list[np.ndarray]) -> None
 
     results, rec, _ = run_batcher(engine, config, body)
     assert len(results) == 3 and rec.shapes == [(3, engine.model.preprocess.max_points)]
+
+
+def test_adaptive_a_lone_sketch_goes_at_once(engine: Engine, points: list[np.ndarray]) -> None:
+    """Nothing else on its way: a free worker computes a lone sketch at once, whatever max_wait is (a fixed
+    wait of 60 s would fail the 10 s bound)."""
+    config = BatcherConfig(max_batch=64, max_wait_s=60.0, buckets=[engine.model.preprocess.max_points])
+
+    async def body(batcher: Batcher) -> list[Any]:
+        return [await asyncio.wait_for(batcher.submit(points[k:k + 1]), 10) for k in range(3)]
+
+    results, rec, _ = run_batcher(engine, config, body)
+    assert len(results) == 3 and [b for b, _ in rec.shapes] == [1, 1, 1]
+
+
+def test_adaptive_waits_for_an_announced_request_and_batches_it(engine: Engine, points: list[np.ndarray]) -> None:
+    """A request that has announced itself (preparing its sketches) holds a free worker's partial batch
+    until its sketches are queued: one batch of both requests, not two."""
+    config = BatcherConfig(max_batch=64, max_wait_s=60.0, buckets=[engine.model.preprocess.max_points])
+
+    async def body(batcher: Batcher) -> list[Any]:
+        with batcher.arriving() as arrival:
+            first = asyncio.create_task(batcher.submit(points[:1]))
+            await until(lambda: batcher.depth == 1, "queueing the first sketch")
+            second = asyncio.create_task(batcher.submit(points[1:3], arrival))
+            return await asyncio.wait_for(asyncio.gather(first, second), 10)
+
+    results, rec, _ = run_batcher(engine, config, body)
+    assert [len(r) for r in results] == [1, 2] and [b for b, _ in rec.shapes] == [3]
+
+
+def test_adaptive_a_withdrawn_announcement_releases_the_batch(engine: Engine, points: list[np.ndarray]) -> None:
+    """An announced request that queues nothing (all cached, or failed) must not hold the others for max_wait."""
+    config = BatcherConfig(max_batch=64, max_wait_s=60.0, buckets=[engine.model.preprocess.max_points])
+
+    async def body(batcher: Batcher) -> list[Any]:
+        with batcher.arriving():
+            first = asyncio.create_task(batcher.submit(points[:1]))
+            await until(lambda: batcher.depth == 1, "queueing the first sketch")
+            assert not first.done()
+        return await asyncio.wait_for(first, 10)  # leaving the block withdrew the announcement
+
+    results, rec, _ = run_batcher(engine, config, body)
+    assert len(results) == 1 and [b for b, _ in rec.shapes] == [1]
 
 
 def test_an_engine_failure_fails_only_that_request(engine: Engine, points: list[np.ndarray]) -> None:
