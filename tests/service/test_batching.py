@@ -140,7 +140,8 @@ def test_a_big_request_is_split_into_batches_of_one_bucket_each(engine: Engine, 
 
 
 def test_cancelled_requests_are_dropped_before_compute(engine: Engine, points: list[np.ndarray]) -> None:
-    config = BatcherConfig(max_batch=64, max_wait_s=5.0, adaptive_wait=False, buckets=[engine.model.preprocess.max_points])
+    config = BatcherConfig(max_batch=64, max_wait_s=5.0, adaptive_wait=False,
+                           buckets=[engine.model.preprocess.max_points])
 
     async def body(batcher: Batcher) -> int:
         task = asyncio.create_task(batcher.submit(points[:5]))
@@ -176,7 +177,8 @@ def test_queue_full_and_timeout(engine: Engine, points: list[np.ndarray]) -> Non
 
 
 def test_stop_drains_the_queue(engine: Engine, points: list[np.ndarray]) -> None:
-    config = BatcherConfig(max_batch=64, max_wait_s=5.0, adaptive_wait=False, buckets=[engine.model.preprocess.max_points])
+    config = BatcherConfig(max_batch=64, max_wait_s=5.0, adaptive_wait=False,
+                           buckets=[engine.model.preprocess.max_points])
 
     async def body(batcher: Batcher) -> list[Any]:
         task = asyncio.create_task(batcher.submit(points[:3]))
