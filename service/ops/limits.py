@@ -71,8 +71,9 @@ def to_flat(sketch: SketchIn, loc: list[str | int], limits: Limits) -> FlatSketc
         if n_strokes > limits.max_strokes:
             raise LimitExceededError.at([*loc, field], f"{n_strokes} strokes; at most {limits.max_strokes} "
                                                        "are accepted", "too_many_strokes")
-        _check_points(input_points(sketch), [*loc, field], limits)
+        # (the lists are parsed already: building the array costs what counting its points would)
         flat = flat_from_drawing(sketch.strokes) if sketch.strokes is not None else flat_from_points(sketch.points)
+        _check_points(len(flat.xy), [*loc, field], limits)
         _check_magnitude(flat.xy, [*loc, field], limits)  # (N, 2)
         times = [stroke[2] for stroke in sketch.strokes or () if len(stroke) == 3]
         if times:  # ignored, but held to the same bound as the contract says

@@ -12,10 +12,11 @@ headers, and one structured access-log line.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
+import secrets
 import time
-import uuid
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -29,11 +30,21 @@ _SANE_ID = re.compile(rb"[A-Za-z0-9._:\-]{1,128}")
 HARDENING = [(b"x-content-type-options", b"nosniff")]
 
 
+# New ids: 32 hex digits, a random per-process prefix and a counter (unique like uuid4, without its
+# os.urandom call per request, which was 5 % of the event loop's samples under load).
+_ID_PREFIX = secrets.token_hex(8)
+_ID_COUNTER = itertools.count()
+
+
+def new_id() -> str:
+    return f"{_ID_PREFIX}{next(_ID_COUNTER):016x}"
+
+
 def incoming_id(headers: list[tuple[bytes, bytes]]) -> str:
     for name, value in headers:
         if name == b"x-request-id" and _SANE_ID.fullmatch(value):
             return value.decode("ascii")
-    return uuid.uuid4().hex
+    return new_id()
 
 
 class Envelope:

@@ -20,6 +20,7 @@ def test_request_ids_are_taken_or_made_and_echoed(server: ServerProc) -> None:
     assert re.fullmatch(r"[0-9a-f]{32}", made)
     odd = httpx.get(f"{server.url}/healthz", headers={"X-Request-ID": "a b\tc" + "x" * 300}).headers["x-request-id"]
     assert re.fullmatch(r"[0-9a-f]{32}", odd)  # not echoed: a new one
+    assert odd != made and len({httpx.get(f"{server.url}/healthz").headers["x-request-id"] for _ in range(20)}) == 20
     r = httpx.post(f"{server.url}/score", json={"sketches": []}, headers={"X-Request-ID": "req-422"})
     assert is_problem(r, 422)["request_id"] == "req-422" == r.headers["x-request-id"]
 

@@ -101,6 +101,8 @@ class SketchIn(StrictRequest):
     @classmethod
     def _strokes_well_formed(cls, v: list[list[list[float]]] | None) -> list[list[list[float]]] | None:
         for j, stroke in enumerate(v or ()):
+            if len(stroke) == 2 and len(stroke[0]) == len(stroke[1]):
+                continue  # the usual case, checked cheaply (this runs for every stroke of every request)
             lengths = [len(row) for row in stroke]
             if len(set(lengths)) > 1:
                 raise ValueError(f"stroke {j}: its rows (xs, ys{', ts' if len(stroke) == 3 else ''}) have "
