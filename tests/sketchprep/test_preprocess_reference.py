@@ -174,7 +174,10 @@ def test_flat_sketch_keeps_the_strokes() -> None:
     drawing = [[[0, 10, 20], [0, 10, 0]], [[5], [7]], [[1, 2], [3, 4], [0, 1]]]  # a time row on the last
     flat = flat_from_drawing(drawing)
     assert flat.lengths == [3, 1, 2] and flat.xy.shape == (6, 2)
-    assert [s.tolist() for s in flat.strokes()] == [s.tolist() for s in strokes_from_drawing(drawing)]
+    assert [s.tolist() for s in flat.strokes()] == [[[0, 0], [10, 10], [20, 0]], [[5, 7]], [[1, 3], [2, 4]]]
+    assert flat_from_drawing([]).strokes() == []
+    with pytest.raises(ValueError):  # the totals agree, the strokes do not: never paired up silently
+        flat_from_drawing([[[0, 1, 2], [0, 1]], [[3, 4], [2, 3, 4]]])
 
 
 def test_flat_path_skips_strokes_without_points() -> None:
