@@ -60,6 +60,17 @@ def closed_loop(send: Callable[[httpx.Client], int], clients: int, seconds: floa
     return out
 
 
+def metric_value(url: str, name: str, **labels: str) -> float:
+    """One sample of the server's /metrics (0 when absent)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    for family in text_string_to_metric_families(httpx.get(f"{url}/metrics", timeout=10).text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return sample.value
+    return 0.0
+
+
 def summary(results: list[tuple[int, float]]) -> dict[str, Any]:
     by: dict[str, list[float]] = {}
     for status, latency in results:
@@ -68,12 +79,16 @@ def summary(results: list[tuple[int, float]]) -> dict[str, Any]:
 
 
 # --- 1. header flood ------------------------------------------------------------------------------------------
+FLOOD_ADDRESS = "127.0.0.2"
+
+
 def _flood(port: int, stop: Any, refused: Any) -> None:
     """One flooding client: `GET /healthz` with a header that never ends (up to 64 MiB), again whenever the
-    server refuses it, until `stop`."""
+    server refuses it, until `stop`. It connects from 127.0.0.2: another client address than the probes'
+    (the server blocks an address that keeps sending refused heads, `service.transport.head_guard`)."""
     chunk = b"a" * 65536
     while not stop.is_set():
-        with socket.create_connection(("127.0.0.1", port)) as s:
+        with socket.create_connection(("127.0.0.1", port), source_address=(FLOOD_ADDRESS, 0)) as s:
             s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Flood: ")
             with contextlib.suppress(OSError):
                 for _ in range(1024):
@@ -116,8 +131,9 @@ def header_flood(model_dir: Path, floods: int = 4, seconds: float = 10.0) -> dic
             f.join(10)
         idle_ok = [t for s, t in idle if s == 200]
         flood_ok = [t for s, t in flooded if s == 200]
+        blocked = metric_value(srv.url, "sketchq_rejected_requests_total", reason="head_abuse")
         return {"idle": summary(idle), "under_flood": summary(flooded), "flood_connections": floods,
-                "flood_connections_refused": refused.value,
+                "flood_connections_refused": refused.value, "flood_connections_blocked_unread": blocked,
                 "p99_ratio_flood_vs_idle": round(pct(flood_ok, 99) / pct(idle_ok, 99), 2),  # type: ignore[operator]
                 "rss_mb_before": rss_before, "rss_mb_peak_during_flood": rss_peak[0]}
     finally:

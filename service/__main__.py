@@ -73,10 +73,11 @@ def main() -> None:
     if settings.otel_traces:
         tracing.configure()
     app = create_app(settings)
+    on_block = app.state.service.metrics.rejected.labels("head_abuse").inc  # a connection refused unread
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level=settings.log_level,
                             log_config=log_config,
                             access_log=False, timeout_graceful_shutdown=int(settings.request_timeout_s) + 1,
-                            http=protocol_for(settings), server_header=False,
+                            http=protocol_for(settings, on_block), server_header=False,
                             proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips)
     try:
         DrainingServer(config, app.state.service, settings.shutdown_grace_s).run()

@@ -65,7 +65,9 @@ class Metrics:
                                "Scoring, attribution and enhancement requests admitted and not yet answered",
                                registry=r)
         self.rejected = Counter(
-            "sketchq_rejected_requests_total", "Requests refused with 503, by reason", ["reason"], registry=r)
+            "sketchq_rejected_requests_total",
+            "Requests refused with 503 by reason; head_abuse: connections refused with 429 because their address "
+            "sent too many refused request heads", ["reason"], registry=r)
         self.dropped = Counter(
             "sketchq_dropped_sketches_total", "Queued sketches dropped before compute, by reason", ["reason"],
             registry=r)
@@ -93,7 +95,7 @@ class Metrics:
             self.cache_requests.labels(outcome)
         for source in ("model", "cache"):
             self.sketches_scored.labels(source)
-        for reason in ("shed", "queue_full", "timeout", "shutting_down"):
+        for reason in ("shed", "queue_full", "timeout", "shutting_down", "head_abuse"):
             self.rejected.labels(reason)
         for outcome in ("ok", "missing", "invalid"):
             self.auth.labels(outcome)

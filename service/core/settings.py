@@ -57,6 +57,12 @@ class Settings(BaseSettings):
         8 * 1024, ge=256, description="longest request target (path and query) accepted, counted as it arrives (414)")
     max_header_bytes: int = Field(
         32 * 1024, ge=1024, description="largest header block accepted, counted as it arrives (431)")
+    head_refusals_to_block: int = Field(
+        20, ge=0, description="refused request heads (400/414/431) from one address within head_refusal_window_s "
+                              "that block it for head_block_s: its connections get 429 unread (0: never block; "
+                              "trusted proxies, forwarded_allow_ips, are never blocked)")
+    head_refusal_window_s: float = Field(10.0, gt=0.0, description="window in which refused heads are counted")
+    head_block_s: float = Field(10.0, gt=0.0, description="how long an address with too many refused heads is blocked")
     max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024, description="request body limit, counted while reading (413)")
     max_sketches: int = Field(256, ge=1, description="sketches per request")
     max_strokes: int = Field(512, ge=1, description="strokes per sketch")

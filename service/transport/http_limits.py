@@ -7,19 +7,22 @@ Here the head is counted as it arrives (nginx-like defaults, settings `max_reque
 once (without waiting for the head to end), and the connection is closed. A request whose head is refused
 never reaches the app. A request httptools cannot parse (`Content-Length: -1`, both Content-Length and
 Transfer-Encoding, ...) is answered 400 application/problem+json, like every other error, instead of
-uvicorn's text/plain.
+uvicorn's text/plain. Each refusal is counted per client address (`service.transport.head_guard`): an
+address that keeps sending refused heads is blocked for a while, its connections closed unread.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 
 import httptools
 
 from service.core.errors import PROBLEM_MEDIA_TYPE, problem
 from service.core.settings import Settings
 from service.transport.coalesce import CoalescingHttpToolsProtocol
+from service.transport.head_guard import HeadGuard
 
 log = logging.getLogger("service.http")
 
@@ -47,6 +50,7 @@ class LimitedHttpToolsProtocol(CoalescingHttpToolsProtocol):
 
     max_request_line: int = 8 * 1024
     max_header_bytes: int = 32 * 1024
+    guard: HeadGuard | None = None  # shared by every connection of the server
 
     def connection_made(self, transport):  # type: ignore[no-untyped-def,override]
         self._in_head = True  # reading a request line and headers (not a body)
@@ -54,7 +58,13 @@ class LimitedHttpToolsProtocol(CoalescingHttpToolsProtocol):
         self._url_bytes = 0
         self._header_bytes = 0
         self._refused = False
+        peer = transport.get_extra_info("peername")
+        self._address: str | None = peer[0] if isinstance(peer, tuple) and peer else None
         super().connection_made(transport)
+        if self.guard is not None and self.guard.blocked(self._address):
+            self._refused = True  # nothing from this connection is read or parsed
+            self.transport.write(self.guard.answer)
+            self.transport.close()
 
     # --- counting -------------------------------------------------------------------------------------------
     def on_message_begin(self) -> None:
@@ -123,12 +133,17 @@ class LimitedHttpToolsProtocol(CoalescingHttpToolsProtocol):
 
     def _refuse(self, status: int, detail: str) -> None:
         self._refused = True
-        log.warning("refused a request with %d: %s", status, detail)
+        if self.guard is None or self.guard.refused(self._address):
+            log.warning("refused a request with %d: %s", status, detail)
         self.transport.write(refusal_bytes(status, detail, self.server_state.default_headers))
         self.transport.close()
 
 
-def protocol_for(settings: Settings) -> type[LimitedHttpToolsProtocol]:
-    """The protocol class uvicorn instantiates per connection, with the settings' limits."""
+def protocol_for(settings: Settings, on_block: Callable[[], None] = lambda: None) -> type[LimitedHttpToolsProtocol]:
+    """The protocol class uvicorn instantiates per connection, with the settings' limits and one HeadGuard
+    (`on_block`: called for each connection refused because its address is blocked)."""
+    guard = HeadGuard(settings.head_refusals_to_block, settings.head_refusal_window_s, settings.head_block_s,
+                      {ip.strip() for ip in settings.forwarded_allow_ips.split(",")}, on_block)
     return type("SketchqHttpProtocol", (LimitedHttpToolsProtocol,), {
-        "max_request_line": settings.max_request_line_bytes, "max_header_bytes": settings.max_header_bytes})
+        "max_request_line": settings.max_request_line_bytes, "max_header_bytes": settings.max_header_bytes,
+        "guard": guard})

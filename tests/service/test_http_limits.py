@@ -7,11 +7,12 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+from pathlib import Path
 from typing import Any
 
 import httpx
 from server_proc import read_http_answer
-from svc_support import ServerProc
+from svc_support import ServerProc, metric, metrics_text
 
 LINE_LIMIT = 8 * 1024  # the defaults (Settings.max_request_line_bytes, max_header_bytes)
 HEADER_LIMIT = 32 * 1024
@@ -79,3 +80,41 @@ def test_protocol_errors_are_problem_json(server: ServerProc) -> None:
 
 def test_answers_do_not_name_the_server_software(server: ServerProc) -> None:
     assert "server" not in httpx.get(f"{server.url}/healthz", timeout=10).headers
+
+
+def oversized_head_from(address: str, port: int) -> int:
+    """One connection from `address` (a loopback address of its own: another client) sending a header block
+    over the limit; the status it gets."""
+    with socket.create_connection(("127.0.0.1", port), source_address=(address, 0)) as s:
+        send_all_or_reset(s, b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Flood: " + b"a" * (2 * HEADER_LIMIT))
+        return read_answer(s)[0]
+
+
+def test_an_address_that_keeps_sending_refused_heads_is_blocked(model_path: Path) -> None:
+    """Issue 14's header flood reconnects after every 431: after 3 refusals (set here) within the window its
+    address is blocked, so its next connection gets 429 before a byte is read, even for a valid request,
+    while another address (the trusted 127.0.0.1, and an untrusted one that did nothing) is served."""
+    srv = ServerProc(model_dir=model_path, cache="off", head_refusals_to_block=3, head_refusal_window_s=60,
+                     head_block_s=60)
+    try:
+        assert [oversized_head_from("127.0.0.2", srv.port) for _ in range(3)] == [431, 431, 431]
+        with socket.create_connection(("127.0.0.1", srv.port), source_address=("127.0.0.2", 0)) as s:
+            status, headers, body = read_answer(s)  # answered before the client sends anything
+        assert status == 429 and headers["retry-after"] == "60" and headers["connection"] == "close"
+        assert body["type"] == "urn:sketchq:problem:head-abuse"
+        assert httpx.get(f"{srv.url}/healthz", timeout=10).status_code == 200  # 127.0.0.1
+        with socket.create_connection(("127.0.0.1", srv.port), source_address=("127.0.0.3", 0)) as s:
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert read_http_answer(s, 10)[0] == 200
+        assert metric(metrics_text(srv.url), "sketchq_rejected_requests_total", reason="head_abuse") == 1
+    finally:
+        srv.stop()
+
+
+def test_a_trusted_proxy_is_never_blocked(model_path: Path) -> None:
+    """Its connections carry every client's requests: blocking it would block them all."""
+    srv = ServerProc(model_dir=model_path, cache="off", head_refusals_to_block=2, forwarded_allow_ips="127.0.0.2")
+    try:
+        assert [oversized_head_from("127.0.0.2", srv.port) for _ in range(4)] == [431] * 4
+    finally:
+        srv.stop()

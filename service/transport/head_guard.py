@@ -1,0 +1,87 @@
+"""Blocking addresses that keep sending refused request heads (a header flood that reconnects at once).
+
+Each refused head (400, 414, 431 from `service.transport.http_limits`) costs an accepted connection and up to
+the head limit of parsing. A client that floods such heads and reconnects after every refusal (1,700
+connections a second in bench/reliability.py) kept the two cores busy enough to triple other clients' p99.
+Here the refusals are counted per client address in a fixed window (`head_refusals_to_block` within
+`head_refusal_window_s`); an address that reaches the count is blocked for `head_block_s`: its new
+connections get a canned 429 and are closed before a byte is read or parsed. Addresses of trusted proxies
+(`forwarded_allow_ips`) are never blocked, since their connections carry every client's requests. Memory
+is bounded: at most `MAX_ADDRESSES` addresses are remembered (the oldest are forgotten first).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from service.core.errors import PROBLEM_MEDIA_TYPE, problem
+
+log = logging.getLogger("service.http")
+
+MAX_ADDRESSES = 10_000
+
+
+@dataclass(slots=True)
+class _Record:
+    window_start: float
+    refusals: int = 0
+    blocked_until: float = 0.0
+
+
+def blocked_answer(block_s: float) -> bytes:
+    """The whole HTTP/1.1 answer a blocked address gets: 429 problem+json, `Retry-After`, `Connection: close`."""
+    retry = max(1, round(block_s))
+    body = json.dumps(problem(429, "Too Many Requests", f"this address sent too many refused request heads; it "
+                                                        f"is blocked for {retry} s", "urn:sketchq:problem:head-abuse"),
+                      separators=(",", ":")).encode()
+    return (b"HTTP/1.1 429 Too Many Requests\r\ncontent-type: " + PROBLEM_MEDIA_TYPE.encode()
+            + b"\r\ncontent-length: %d\r\nretry-after: %d\r\nx-content-type-options: nosniff\r\n"
+              b"cache-control: no-store\r\nconnection: close\r\n\r\n" % (len(body), retry) + body)
+
+
+class HeadGuard:
+    """Refusal counts and blocks per address (event loop only: no lock)."""
+
+    def __init__(self, refusals_to_block: int, window_s: float, block_s: float, trusted: set[str],
+                 on_block: Callable[[], None] = lambda: None, clock: Callable[[], float] = time.monotonic) -> None:
+        self.refusals_to_block = refusals_to_block  # 0: never block
+        self.window_s = window_s
+        self.block_s = block_s
+        self.trusted = trusted
+        self.on_block = on_block  # called once per connection refused while blocked (a metric)
+        self.clock = clock
+        self.answer = blocked_answer(block_s)
+        self._records: dict[str, _Record] = {}
+
+    def blocked(self, address: str | None) -> bool:
+        """At a new connection: is its address blocked now?"""
+        if address is None or not self._records:
+            return False
+        record = self._records.get(address)
+        if record is None or record.blocked_until <= self.clock():
+            return False
+        self.on_block()
+        return True
+
+    def refused(self, address: str | None) -> bool:
+        """After a refused head: count it; True when the refusal is worth a log line (the first of a window, or
+        the one that blocks the address), so a flood does not become a flood of log lines."""
+        if address is None or self.refusals_to_block <= 0 or address in self.trusted or "*" in self.trusted:
+            return True
+        now = self.clock()
+        record = self._records.get(address)
+        if record is None or now - record.window_start > self.window_s:
+            if record is None and len(self._records) >= MAX_ADDRESSES:
+                del self._records[next(iter(self._records))]  # the oldest remembered address
+            record = self._records[address] = _Record(now)
+        record.refusals += 1
+        if record.refusals >= self.refusals_to_block and record.blocked_until <= now:
+            record.blocked_until = now + self.block_s
+            log.warning("blocking %s for %.0f s: %d refused request heads within %.0f s", address, self.block_s,
+                        record.refusals, self.window_s)
+            return True
+        return record.refusals == 1
