@@ -180,9 +180,16 @@ def start_triton(model_dir: Path, venv: Path = TRITON_VENV, extra_args: list[str
     config = httpx.get(f"http://127.0.0.1:{port}/v2/models/{TRITON_MODEL}/config", timeout=10).json()
     return Stack("triton", port, f"/v2/models/{TRITON_MODEL}/infer", peer.proc.pid, triton_body, triton_answers,
                  peer.stop, {"command": " ".join(["bench/peers/triton_server.py", *args]), "venv": str(venv),
-                             "max_batch_size": config.get("max_batch_size"),
-                             "dynamic_batching": config.get("dynamic_batching"),
-                             "instance_group": config.get("instance_group")})
+                             **triton_settings(config)})
+
+
+def triton_settings(config: dict[str, Any]) -> dict[str, Any]:
+    """What matters of Triton's model configuration (GET /v2/models/<name>/config)."""
+    batching = config.get("dynamic_batching") or {}
+    return {"instances": sum(int(g.get("count", 1)) for g in config.get("instance_group", [])),
+            "max_batch_size": config.get("max_batch_size"),
+            "max_queue_delay_us": int(batching.get("max_queue_delay_microseconds", 0)),
+            "preferred_batch_size": batching.get("preferred_batch_size", [])}
 
 
 def start_stack(name: str, model_dir: Path, max_queue: int, triton_venv: Path = TRITON_VENV,

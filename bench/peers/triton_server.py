@@ -90,8 +90,8 @@ def main() -> None:
     ap.add_argument("--instances", type=int, default=2, help="model instances (callables, ORT sessions)")
     ap.add_argument("--ort-threads", type=int, default=1, help="ORT intra-op threads per instance")
     ap.add_argument("--max-batch", type=int, default=256, help="Triton max_batch_size (>= sketches per request)")
-    ap.add_argument("--max-queue-delay-us", type=int, default=2000, help="dynamic batcher max_queue_delay")
-    ap.add_argument("--preferred-batch", type=int, nargs="*", default=[64],
+    ap.add_argument("--max-queue-delay-us", type=int, default=500, help="dynamic batcher max_queue_delay")
+    ap.add_argument("--preferred-batch", type=int, nargs="*", default=[16, 64],
                     help="dynamic batcher preferred_batch_size (none: Triton's default)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
