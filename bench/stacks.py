@@ -35,7 +35,7 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
 from server_proc import START_TIMEOUT_S, ServerProc, free_port  # noqa: E402
 
-TRITON_VENV = BENCH / ".venv-triton"
+TRITON_VENV = Path(os.environ.get("SKETCHQ_TRITON_VENV", BENCH / ".venv-triton"))  # bench/peers/setup_triton.sh
 TRITON_MODEL = "sketchq"
 ALL_STACKS = ("sketchq", "triton", "naive")
 

@@ -5,7 +5,7 @@
 # Idempotent: a venv that already imports everything is left as it is. Prints the venv's python at the end.
 #
 #   bash bench/peers/setup_triton.sh                 # -> bench/.venv-triton (git-ignored)
-#   TRITON_VENV=/tmp/vt PY312=/usr/bin/python3.12 bash bench/peers/setup_triton.sh
+#   SKETCHQ_TRITON_VENV=/tmp/vt PY312=/usr/bin/python3.12 bash bench/peers/setup_triton.sh
 #
 # ONNX Runtime is pinned to the version of the service's venv (ORT_VERSION, else that of $SKETCHQ_PYTHON,
 # default .venv/bin/python of the checkout) so that both run the same kernels and their answers can be
@@ -13,7 +13,7 @@
 set -euo pipefail
 BENCH=$(cd "$(dirname "$0")/.." && pwd)
 REPO=$(dirname "$BENCH")
-VENV=${TRITON_VENV:-$BENCH/.venv-triton}
+VENV=${SKETCHQ_TRITON_VENV:-$BENCH/.venv-triton}  # bench/stacks.py reads the same variable
 PY312=${PY312:-/root/.pyenv/versions/3.12.1/bin/python3.12}
 PYTRITON_VERSION=${PYTRITON_VERSION:-0.7.0}
 SKETCHQ_PYTHON=${SKETCHQ_PYTHON:-$REPO/.venv/bin/python}
