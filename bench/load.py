@@ -6,6 +6,11 @@ measured window starts after the warm-up and lasts `duration` seconds: throughpu
 arrive inside it and the latency percentiles are those answers' latencies (requests still in flight when
 the window closes are abandoned). Prints one JSON object.
 
+With `--cpu-pid NAME=PID` (repeatable) it also reads, at the start and the end of the window, the CPU
+seconds of that process and its descendants from /proc (bench/proc_cpu.py) and reports them per NAME in
+`cpu_s_in_window`: the server's own CPU over the same window as the answers counted (bench/side_by_side.py
+passes every running stack, so the idle ones' CPU is seen too).
+
     python bench/load.py --port 8000 --bodies bodies.jsonl --concurrency 32 --duration 5 --warmup 1
 """
 
@@ -18,6 +23,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from proc_cpu import tree_cpu_seconds
 
 
 def build_requests(bodies: list[bytes], path: str) -> list[bytes]:
@@ -107,7 +113,7 @@ async def connection(host: str, port: int, requests: list[bytes], offset: int, w
 
 
 async def run(host: str, port: int, requests: list[bytes], concurrency: int, duration: float,
-              warmup: float) -> dict:
+              warmup: float, cpu_pids: dict[str, int] | None = None) -> dict:
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     t0 = time.perf_counter()
@@ -116,9 +122,12 @@ async def run(host: str, port: int, requests: list[bytes], concurrency: int, dur
     tasks = [asyncio.ensure_future(connection(host, port, requests, k * step, warm_end, end, latencies, statuses))
              for k in range(concurrency)]
     await asyncio.sleep(max(0.0, warm_end - time.perf_counter()))
+    cpu_pids = cpu_pids or {}
+    servers_start = {name: tree_cpu_seconds(pid) for name, pid in cpu_pids.items()}
     cpu_start = time.process_time()  # this process's CPU in the window: what the load costs the machine
     await asyncio.wait(tasks, timeout=max(0.0, end - time.perf_counter()) + 0.01)
     cpu = time.process_time() - cpu_start
+    servers = {name: round(tree_cpu_seconds(pid) - servers_start[name], 3) for name, pid in cpu_pids.items()}
     for t in tasks:
         t.cancel()
     outcomes = await asyncio.gather(*tasks, return_exceptions=True)
@@ -139,6 +148,7 @@ async def run(host: str, port: int, requests: list[bytes], concurrency: int, dur
         "p99_ms": pct(99),
         "mean_ms": round(float(lat.mean()), 2) if len(lat) else None,
         "client_cpu_ms_per_request": round(1000.0 * cpu / len(latencies), 3) if len(latencies) else None,
+        **({"cpu_s_in_window": servers} if cpu_pids else {}),
     }
 
 
@@ -151,7 +161,10 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=1)
     ap.add_argument("--duration", type=float, default=5.0)
     ap.add_argument("--warmup", type=float, default=1.0)
+    ap.add_argument("--cpu-pid", action="append", default=[], metavar="NAME=PID",
+                    help="report the CPU seconds of this process tree in the window (repeatable)")
     args = ap.parse_args()
+    cpu_pids = {name: int(pid) for name, _, pid in (item.partition("=") for item in args.cpu_pid)}
     bodies = [line.encode() for line in args.bodies.read_text().splitlines() if line.strip()]
     try:
         import uvloop  # noqa: PLC0415  (optional: a cheaper event loop for the client)
@@ -160,7 +173,7 @@ def main() -> None:
     except ImportError:
         pass
     result = asyncio.run(run(args.host, args.port, build_requests(bodies, args.path), args.concurrency,
-                             args.duration, args.warmup))
+                             args.duration, args.warmup, cpu_pids))
     print(json.dumps(result))
 
 

@@ -1,0 +1,45 @@
+"""CPU seconds of a process and all its descendants, read from /proc (Linux).
+
+A server can be several processes (Triton: the PyTriton process, tritonserver, one Python-backend stub per
+model instance); `tree_cpu_seconds(pid)` sums user + system time over the process whose id is given and
+every process below it, as they are at the moment of the call (a child that has exited is not counted).
+Used by bench/load.py to read the servers' CPU at the start and the end of its measured window.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+HZ = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> tuple[int, int] | None:
+    """(parent pid, utime + stime in clock ticks) of one process, None when it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2:].split()  # fields from the state on: state, ppid, ...
+    return int(fields[1]), int(fields[11]) + int(fields[12])
+
+
+def tree_pids(root: int) -> list[int]:
+    """`root` and its descendants (empty when `root` is gone)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit() and (st := _stat(int(entry.name))) is not None:
+            children.setdefault(st[0], []).append(int(entry.name))
+    if not Path(f"/proc/{root}").exists():
+        return []
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(children.get(pid, []))
+    return out
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """User + system CPU seconds so far of `root` and its descendants."""
+    return sum(st[1] for pid in tree_pids(root) if (st := _stat(pid)) is not None) / HZ
