@@ -5,9 +5,13 @@ the head limit of parsing. A client that floods such heads and reconnects after 
 connections a second in bench/reliability.py) kept the two cores busy enough to triple other clients' p99.
 Here the refusals are counted per client address in a fixed window (`head_refusals_to_block` within
 `head_refusal_window_s`); an address that reaches the count is blocked for `head_block_s`: its new
-connections get a canned 429 and are closed before a byte is read or parsed. Addresses of trusted proxies
+connections get a canned 429 and nothing they send is read or parsed. Up to `MAX_HELD_PER_ADDRESS` of them
+(`MAX_HELD` in all) are then held open, unread, until the block ends or the client closes (a tarpit: a
+flooding client's next send waits in its kernel once the socket buffer is full, instead of reconnecting at
+once and costing an accept a time); the rest are closed at once. Addresses of trusted proxies
 (`forwarded_allow_ips`) are never blocked, since their connections carry every client's requests. Memory
-is bounded: at most `MAX_ADDRESSES` addresses are remembered (the oldest are forgotten first).
+is bounded: at most `MAX_ADDRESSES` addresses are remembered (the oldest are forgotten first), and held
+connections are capped as above (each keeps at most its socket buffers).
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from service.core.errors import PROBLEM_MEDIA_TYPE, problem
 log = logging.getLogger("service.http")
 
 MAX_ADDRESSES = 10_000
+MAX_HELD_PER_ADDRESS = 8
+MAX_HELD = 256
 
 
 @dataclass(slots=True)
@@ -30,6 +36,7 @@ class _Record:
     window_start: float
     refusals: int = 0
     blocked_until: float = 0.0
+    held: int = 0  # connections of this address held open, unread
 
 
 def blocked_answer(block_s: float) -> bytes:
@@ -56,6 +63,23 @@ class HeadGuard:
         self.clock = clock
         self.answer = blocked_answer(block_s)
         self._records: dict[str, _Record] = {}
+        self.held = 0  # connections held open in all
+
+    def hold(self, address: str | None) -> bool:
+        """A blocked address's connection: may it be held open (unread) until the block ends? Call `release`
+        when it closes."""
+        record = self._records.get(address) if address is not None else None
+        if record is None or record.held >= MAX_HELD_PER_ADDRESS or self.held >= MAX_HELD:
+            return False
+        record.held += 1
+        self.held += 1
+        return True
+
+    def release(self, address: str | None) -> None:
+        record = self._records.get(address) if address is not None else None
+        if record is not None and record.held > 0:
+            record.held -= 1
+        self.held = max(0, self.held - 1)
 
     def blocked(self, address: str | None) -> bool:
         """At a new connection: is its address blocked now?"""

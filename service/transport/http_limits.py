@@ -13,6 +13,7 @@ address that keeps sending refused heads is blocked for a while, its connections
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Callable
@@ -61,10 +62,23 @@ class LimitedHttpToolsProtocol(CoalescingHttpToolsProtocol):
         peer = transport.get_extra_info("peername")
         self._address: str | None = peer[0] if isinstance(peer, tuple) and peer else None
         super().connection_made(transport)
+        self._held: asyncio.TimerHandle | None = None
         if self.guard is not None and self.guard.blocked(self._address):
             self._refused = True  # nothing from this connection is read or parsed
             self.transport.write(self.guard.answer)
-            self.transport.close()
+            if self.guard.hold(self._address):  # a tarpit: open and unread until the block ends
+                self.transport.pause_reading()
+                self._held = self.loop.call_later(self.guard.block_s, self.transport.close)
+            else:
+                self.transport.close()
+
+    def connection_lost(self, exc):  # type: ignore[no-untyped-def]
+        if self._held is not None:
+            self._held.cancel()
+            self._held = None
+            if self.guard is not None:
+                self.guard.release(self._address)
+        super().connection_lost(exc)
 
     # --- counting -------------------------------------------------------------------------------------------
     def on_message_begin(self) -> None:

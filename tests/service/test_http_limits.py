@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from server_proc import read_http_answer
 from svc_support import ServerProc, metric, metrics_text
 
@@ -100,6 +101,10 @@ def test_an_address_that_keeps_sending_refused_heads_is_blocked(model_path: Path
         assert [oversized_head_from("127.0.0.2", srv.port) for _ in range(3)] == [431, 431, 431]
         with socket.create_connection(("127.0.0.1", srv.port), source_address=("127.0.0.2", 0)) as s:
             status, headers, body = read_answer(s)  # answered before the client sends anything
+            s.sendall(b"a" * 65536)  # never read: the connection is held open (a tarpit), not closed at once
+            s.settimeout(1.0)
+            with pytest.raises(TimeoutError):
+                s.recv(1)
         assert status == 429 and headers["retry-after"] == "60" and headers["connection"] == "close"
         assert body["type"] == "urn:sketchq:problem:head-abuse"
         assert httpx.get(f"{srv.url}/healthz", timeout=10).status_code == 200  # 127.0.0.1
