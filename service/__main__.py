@@ -77,7 +77,7 @@ def main() -> None:
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level=settings.log_level,
                             log_config=log_config,
                             access_log=False, timeout_graceful_shutdown=int(settings.request_timeout_s) + 1,
-                            http=protocol_for(settings, on_block), server_header=False,
+                            http=protocol_for(settings, on_block, app.state.service.http_active), server_header=False,
                             proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips)
     try:
         DrainingServer(config, app.state.service, settings.shutdown_grace_s).run()

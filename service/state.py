@@ -26,6 +26,7 @@ from service.ops.limits import Limits
 from service.ops.scoring import Scorer
 from service.security.keys import KeyRing
 from service.security.ratelimit import RateLimiter
+from service.transport.activity import ActiveRequests
 
 log = logging.getLogger("service")
 
@@ -34,6 +35,7 @@ class ServiceState:
     def __init__(self, settings: Settings, metrics: Metrics) -> None:
         self.settings = settings
         self.metrics = metrics
+        self.http_active = ActiveRequests()  # counted by the HTTP protocol (service.transport.activity)
         self.model: LoadedModel | None = None
         self.engine: Engine | None = None
         self.batcher: Batcher | None = None
@@ -78,9 +80,10 @@ class ServiceState:
         self.model, self.engine = model, engine
         self.batcher = Batcher(engine.run, BatcherConfig(
             max_batch=s.max_batch, max_wait_s=s.max_wait_ms / 1000.0, adaptive_wait=s.batch_wait == "adaptive",
+            inline_when_idle=s.inline_when_idle,
             max_queue=s.max_queue, buckets=buckets,
             workers=s.engine_workers, timeout_s=s.request_timeout_s,
-            retry_after_s=s.retry_after_s), self.metrics)
+            retry_after_s=s.retry_after_s), self.metrics, alone=self.http_active.alone)
         await self.batcher.start()
         self.cache = make_cache(s, len(model.classes), self.metrics)
         self.scorer = Scorer(model, self.batcher, self.cache, Limits.from_settings(s), self.metrics)

@@ -68,6 +68,10 @@ class Metrics:
             "sketchq_rejected_requests_total",
             "Requests refused with 503 by reason; head_abuse: connections refused with 429 because their address "
             "sent too many refused request heads", ["reason"], registry=r)
+        self.inline_computes = Counter(
+            "sketchq_inline_computes_total",
+            "One-sketch requests computed on the event loop: the batcher was idle and the request the only one "
+            "being served (inline_when_idle)", registry=r)
         self.dropped = Counter(
             "sketchq_dropped_sketches_total", "Queued sketches dropped before compute, by reason", ["reason"],
             registry=r)

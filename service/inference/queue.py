@@ -69,6 +69,13 @@ class BucketQueue:
         with self._cond:
             self._incoming += 1
 
+    def idle(self, workers: int, announced: bool) -> bool:
+        """Nothing queued, all `workers` asleep waiting for work, nothing else on its way (but the caller's own
+        announcement, when `announced`), and not stopping: a lone sketch could be computed right now."""
+        with self._cond:
+            return (self.depth == 0 and self._waiting == workers and self._incoming == int(announced)
+                    and not (self._stopping or self._flushing or self._closed))
+
     def withdraw(self) -> None:
         """An announced request will queue nothing (failed, or all of its sketches were cached)."""
         with self._cond:

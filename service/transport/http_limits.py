@@ -22,6 +22,7 @@ import httptools
 
 from service.core.errors import PROBLEM_MEDIA_TYPE, problem
 from service.core.settings import Settings
+from service.transport.activity import ActiveRequests
 from service.transport.coalesce import CoalescingHttpToolsProtocol
 from service.transport.head_guard import HeadGuard
 
@@ -52,6 +53,7 @@ class LimitedHttpToolsProtocol(CoalescingHttpToolsProtocol):
     max_request_line: int = 8 * 1024
     max_header_bytes: int = 32 * 1024
     guard: HeadGuard | None = None  # shared by every connection of the server
+    activity: ActiveRequests | None = None  # requests being served, counted here (shared)
 
     def connection_made(self, transport):  # type: ignore[no-untyped-def,override]
         self._in_head = True  # reading a request line and headers (not a body)
@@ -59,6 +61,7 @@ class LimitedHttpToolsProtocol(CoalescingHttpToolsProtocol):
         self._url_bytes = 0
         self._header_bytes = 0
         self._refused = False
+        self._active = 0  # this connection's requests counted in `activity` and not answered yet
         peer = transport.get_extra_info("peername")
         self._address: str | None = peer[0] if isinstance(peer, tuple) and peer else None
         super().connection_made(transport)
@@ -73,6 +76,9 @@ class LimitedHttpToolsProtocol(CoalescingHttpToolsProtocol):
                 self.transport.close()
 
     def connection_lost(self, exc):  # type: ignore[no-untyped-def]
+        if self._active and self.activity is not None:
+            self.activity.n -= self._active
+            self._active = 0
         if self._held is not None:
             self._held.cancel()
             self._held = None
@@ -101,6 +107,15 @@ class LimitedHttpToolsProtocol(CoalescingHttpToolsProtocol):
             self._refuse(*why)  # the app never sees this request
             return
         super().on_headers_complete()
+        if self.activity is not None:
+            self._active += 1
+            self.activity.n += 1
+
+    def on_response_complete(self) -> None:
+        if self._active and self.activity is not None:
+            self._active -= 1
+            self.activity.n -= 1
+        super().on_response_complete()
 
     def on_body(self, body: bytes) -> None:
         if not self._refused:
@@ -153,11 +168,13 @@ class LimitedHttpToolsProtocol(CoalescingHttpToolsProtocol):
         self.transport.close()
 
 
-def protocol_for(settings: Settings, on_block: Callable[[], None] = lambda: None) -> type[LimitedHttpToolsProtocol]:
-    """The protocol class uvicorn instantiates per connection, with the settings' limits and one HeadGuard
-    (`on_block`: called for each connection refused because its address is blocked)."""
+def protocol_for(settings: Settings, on_block: Callable[[], None] = lambda: None,
+                 activity: ActiveRequests | None = None) -> type[LimitedHttpToolsProtocol]:
+    """The protocol class uvicorn instantiates per connection, with the settings' limits, one HeadGuard
+    (`on_block`: called for each connection refused because its address is blocked) and the count of requests
+    being served (`activity`, read by the batcher)."""
     guard = HeadGuard(settings.head_refusals_to_block, settings.head_refusal_window_s, settings.head_block_s,
                       {ip.strip() for ip in settings.forwarded_allow_ips.split(",")}, on_block)
     return type("SketchqHttpProtocol", (LimitedHttpToolsProtocol,), {
         "max_request_line": settings.max_request_line_bytes, "max_header_bytes": settings.max_header_bytes,
-        "guard": guard})
+        "guard": guard, "activity": activity})

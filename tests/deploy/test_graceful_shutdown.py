@@ -25,7 +25,8 @@ GRACE_S = 1.0
 # Batches of 4; a partial batch always waits 10 s for more sketches while a worker is free (the fixed rule),
 # so a lone sketch stays queued until the drain flushes it (and would otherwise hit the 8 s request timeout).
 SETTINGS = {"shutdown_grace_s": GRACE_S, "max_batch": 4, "max_wait_ms": 10_000, "batch_wait": "fixed",
-            "request_timeout_s": 8, "engine_workers": 1, "max_sketches": 8, "max_queue": 64, "retry_after_s": 3}
+            "inline_when_idle": False, "request_timeout_s": 8, "engine_workers": 1, "max_sketches": 8,
+            "max_queue": 64, "retry_after_s": 3}
 
 
 def sketch(points: int, seed: int) -> dict[str, Any]:

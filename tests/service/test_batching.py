@@ -44,11 +44,16 @@ def test_alone_or_in_a_batch_the_answer_is_identical(server: ServerProc, sketche
     alone = [post(server.url, [s])[0] for s in chosen]  # sequential: every batch holds one sketch
     after_alone = metrics_text(server.url)
     assert batches_bigger_than_one(after_alone) == batches_bigger_than_one(before)
+    # ... computed on the event loop: each was the only request, the batcher idle (inline_when_idle)
+    inline = metric(after_alone, "sketchq_inline_computes_total")
+    assert inline - metric(before, "sketchq_inline_computes_total") == len(chosen)
     assert alone == in_one_request
 
     with ThreadPoolExecutor(32) as pool:  # concurrent single-sketch requests get batched together
         concurrent = list(pool.map(lambda s: post(server.url, [s])[0], chosen * 2))
-    assert batches_bigger_than_one(metrics_text(server.url)) > batches_bigger_than_one(after_alone)
+    after_concurrent = metrics_text(server.url)
+    assert batches_bigger_than_one(after_concurrent) > batches_bigger_than_one(after_alone)
+    assert metric(after_concurrent, "sketchq_inline_computes_total") - inline < len(chosen) * 2  # not all inline
     assert concurrent == in_one_request * 2
     lengths = {len(sketch_to_points(strokes_from_drawing(s["strokes"]))) for s in chosen}
     assert len(lengths) > 5  # the sketches really differ in length, so padding differed between calls
@@ -63,6 +68,7 @@ class RecordingEngine:
     def __init__(self, engine: Engine, hold_first: bool = False) -> None:
         self.engine = engine
         self.shapes: list[tuple[int, int]] = []
+        self.threads: list[str] = []  # the thread that ran each batch
         self.fail = False
         self.release = threading.Event()
         self.computing = [threading.Event() for _ in range(8)]  # set when batch k starts
@@ -71,6 +77,7 @@ class RecordingEngine:
 
     def run(self, points: np.ndarray, lengths: np.ndarray) -> EngineOutputs:
         self.shapes.append(points.shape[:2])
+        self.threads.append(threading.current_thread().name)
         self.computing[min(len(self.shapes), len(self.computing)) - 1].set()
         if self.fail:
             raise InferenceError("injected failure")
@@ -190,10 +197,52 @@ def test_stop_drains_the_queue(engine: Engine, points: list[np.ndarray]) -> None
     assert len(results) == 3 and rec.shapes == [(3, engine.model.preprocess.max_points)]
 
 
+def test_an_idle_batcher_computes_a_lone_sketch_on_the_event_loop(engine: Engine, points: list[np.ndarray]) -> None:
+    """Nothing else queued or on its way: the one-sketch request is computed on the loop's own thread (no
+    thread hand-offs), with the same numbers as alone through a worker; a request of two goes to the workers."""
+    length = engine.model.preprocess.max_points
+    config = BatcherConfig(max_batch=64, max_wait_s=0.0, buckets=[length])
+
+    async def body(batcher: Batcher) -> tuple[list[Any], list[Any], str]:
+        return await batcher.submit(points[:1]), await batcher.submit(points[:2]), threading.current_thread().name
+
+    (one, two, loop_thread), rec, metrics = run_batcher(engine, config, body)
+    assert rec.threads[0] == loop_thread and all(t.startswith("sketchq-engine") for t in rec.threads[1:])
+    q, cos, pred = alone(engine, points[0], length)
+    assert (one[0].q, one[0].pred) == (q, pred) == (two[0].q, two[0].pred) and np.array_equal(one[0].cos, cos)
+    assert sample(metrics, "sketchq_sketches_scored_total", source="model") == 3
+
+    off = BatcherConfig(max_batch=64, max_wait_s=0.0, buckets=[length], inline_when_idle=False)
+    _, rec_off, _ = run_batcher(engine, off, lambda b: b.submit(points[:1]))
+    assert rec_off.threads[0].startswith("sketchq-engine")
+
+
+def test_a_lone_sketch_is_not_computed_inline_while_a_worker_is_busy(engine: Engine, points: list[np.ndarray]) -> None:
+    config = BatcherConfig(max_batch=64, max_wait_s=0.0, workers=1, buckets=[engine.model.preprocess.max_points])
+    rec = RecordingEngine(engine, hold_first=True)
+
+    async def main() -> None:
+        batcher = Batcher(rec.run, config, Metrics())
+        await batcher.start()
+        try:
+            first = asyncio.create_task(batcher.submit(points[:2]))
+            await until(rec.computing[0].is_set, "the first batch")
+            second = asyncio.create_task(batcher.submit(points[2:3]))
+            await until(lambda: batcher.depth == 1, "queueing the lone sketch behind the busy worker")
+            rec.release.set()
+            await asyncio.gather(first, second)
+        finally:
+            await batcher.stop()
+
+    asyncio.run(main())
+    assert [b for b, _ in rec.shapes] == [2, 1] and all(t.startswith("sketchq-engine") for t in rec.threads)
+
+
 def test_adaptive_a_lone_sketch_goes_at_once(engine: Engine, points: list[np.ndarray]) -> None:
     """Nothing else on its way: a free worker computes a lone sketch at once, whatever max_wait is (a fixed
     wait of 60 s would fail the 10 s bound)."""
-    config = BatcherConfig(max_batch=64, max_wait_s=60.0, buckets=[engine.model.preprocess.max_points])
+    config = BatcherConfig(max_batch=64, max_wait_s=60.0, buckets=[engine.model.preprocess.max_points],
+                           inline_when_idle=False)
 
     async def body(batcher: Batcher) -> list[Any]:
         return [await asyncio.wait_for(batcher.submit(points[k:k + 1]), 10) for k in range(3)]
@@ -261,7 +310,7 @@ def test_an_engine_failure_fails_only_that_request(engine: Engine, points: list[
 
 def test_while_workers_are_busy_partial_batches_wait_and_grow(engine: Engine, points: list[np.ndarray]) -> None:
     """Sketches arriving while the only worker computes are gathered into one batch, not handed out one by one."""
-    config = BatcherConfig(max_batch=64, max_wait_s=0.0, workers=1,
+    config = BatcherConfig(inline_when_idle=False, max_batch=64, max_wait_s=0.0, workers=1,
                            buckets=[engine.model.preprocess.max_points])
     rec = RecordingEngine(engine, hold_first=True)
 
@@ -289,7 +338,7 @@ def test_full_buckets_are_served_oldest_first(engine: Engine, points: list[np.nd
     short = min(points, key=len)
     long = max(points, key=len)
     buckets = [len(short), engine.model.preprocess.max_points]
-    config = BatcherConfig(max_batch=1, max_wait_s=0.0, workers=1, buckets=buckets)
+    config = BatcherConfig(inline_when_idle=False, max_batch=1, max_wait_s=0.0, workers=1, buckets=buckets)
     rec = RecordingEngine(engine, hold_first=True)
 
     async def main() -> None:
@@ -314,7 +363,8 @@ def test_full_buckets_are_served_oldest_first(engine: Engine, points: list[np.nd
 def test_a_free_worker_takes_its_next_batch_while_the_event_loop_is_blocked(engine: Engine,
                                                                             points: list[np.ndarray]) -> None:
     """The worker that finishes a batch forms the next one itself: no round trip through the event loop."""
-    config = BatcherConfig(max_batch=64, max_wait_s=0.0, workers=1, buckets=[engine.model.preprocess.max_points])
+    config = BatcherConfig(max_batch=64, max_wait_s=0.0, workers=1, buckets=[engine.model.preprocess.max_points],
+                           inline_when_idle=False)
     rec = RecordingEngine(engine, hold_first=True)
 
     async def main() -> bool:
@@ -339,7 +389,8 @@ def test_a_free_worker_takes_its_next_batch_while_the_event_loop_is_blocked(engi
 
 
 def test_stop_after_its_timeout_fails_what_is_still_queued(engine: Engine, points: list[np.ndarray]) -> None:
-    config = BatcherConfig(max_batch=1, max_wait_s=0.0, workers=1, buckets=[engine.model.preprocess.max_points])
+    config = BatcherConfig(max_batch=1, max_wait_s=0.0, workers=1, buckets=[engine.model.preprocess.max_points],
+                           inline_when_idle=False)
     rec = RecordingEngine(engine, hold_first=True)
 
     async def main() -> tuple[list[Any], bool]:
@@ -358,7 +409,8 @@ def test_stop_after_its_timeout_fails_what_is_still_queued(engine: Engine, point
 
 
 def test_workers_exit_when_the_batcher_stops(engine: Engine, points: list[np.ndarray]) -> None:
-    config = BatcherConfig(max_batch=4, max_wait_s=0.001, workers=3, buckets=[engine.model.preprocess.max_points])
+    config = BatcherConfig(max_batch=4, max_wait_s=0.001, workers=3, buckets=[engine.model.preprocess.max_points],
+                           inline_when_idle=False)
 
     async def main() -> None:
         batcher = Batcher(engine.run, config, Metrics())

@@ -19,7 +19,7 @@ from svc_support import ServerProc, is_problem, metric, metrics_text, wait_until
 # A queue of 4 sketches, and workers that always wait 1.5 s for a batch of 64 to fill (the fixed rule: the
 # adaptive one computes a lone request at once): whatever is queued stays queued long enough for the tests to see.
 SLOW_QUEUE = {"max_queue": 4, "max_sketches": 4, "max_batch": 64, "max_wait_ms": 1500, "batch_wait": "fixed",
-              "cache": "off", "retry_after_s": 2}
+              "inline_when_idle": False, "cache": "off", "retry_after_s": 2}
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +117,8 @@ def test_costly_sketches_do_not_stall_the_server(server: ServerProc) -> None:
 
 
 def test_sigterm_fails_readiness_then_drains_and_exits(model_path: Path, sketches: list[dict]) -> None:
-    srv = ServerProc(model_dir=model_path, cache="off", max_wait_ms=800, batch_wait="fixed", shutdown_grace_s=1.0)
+    srv = ServerProc(model_dir=model_path, cache="off", max_wait_ms=800, batch_wait="fixed", inline_when_idle=False,
+                     shutdown_grace_s=1.0)
     try:
         holder: list[httpx.Response] = []
         inflight = threading.Thread(target=lambda: holder.append(post(srv.url, sketches[:2])))

@@ -31,8 +31,12 @@ def test_a_request_is_traced_from_reading_to_computing(model_path: Path, monkeyp
     monkeypatch.setenv("OTEL_TRACES_EXPORTER", "console")
     srv = ServerProc(model_dir=model_path, cache="off", otel_traces="true")
     try:
-        r = httpx.post(f"{srv.url}/score", json={"sketches": [{"strokes": [[[0, 40, 80], [0, 60, 0]]]}]},
-                       headers={"X-Request-ID": "traced-1"}, timeout=30)
+        sketch = {"strokes": [[[0, 40, 80], [0, 60, 0]]]}
+        r = httpx.post(f"{srv.url}/score", json={"sketches": [sketch, sketch]}, headers={"X-Request-ID": "traced-1"},
+                       timeout=30)  # two sketches: queued, computed by an engine worker
+        assert r.status_code == 200
+        r = httpx.post(f"{srv.url}/score", json={"sketches": [sketch]}, headers={"X-Request-ID": "traced-2"},
+                       timeout=30)  # one, the batcher idle: computed on the event loop (inline_when_idle)
         assert r.status_code == 200
     finally:
         srv.stop_and_keep_log = srv.log()  # type: ignore[attr-defined]
@@ -45,3 +49,6 @@ def test_a_request_is_traced_from_reading_to_computing(model_path: Path, monkeyp
     assert request["attributes"]["http.route"] == "/score" and request["attributes"]["http.response.status_code"] == 200
     computes = [s for s in found if s["name"] == "batch.compute"]
     assert any(link["context"]["trace_id"] == trace_id for s in computes for link in s.get("links", []))
+    # the inline one is part of its request's trace
+    inline_trace = next(s for s in found if s["attributes"].get("request_id") == "traced-2")["context"]["trace_id"]
+    assert any(s["context"]["trace_id"] == inline_trace and s["attributes"].get("inline") for s in computes)
