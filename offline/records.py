@@ -47,6 +47,9 @@ def stroke_problem(strokes: Sketch) -> str | None:
     for i, s in enumerate(strokes):
         if s.ndim != 2 or s.shape[1] != 2:
             return f"stroke {i} is not a list of x and y rows of equal length"
+    if np.isfinite(np.concatenate(strokes) if len(strokes) > 1 else strokes[0]).all():  # one check: the usual case
+        return None
+    for i, s in enumerate(strokes):  # which stroke, for the message
         if not np.isfinite(s).all():
             bad = next(v for v in s.ravel().tolist() if not math.isfinite(v))
             return f"stroke {i} has a non-finite coordinate ({bad})"
