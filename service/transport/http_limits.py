@@ -70,7 +70,8 @@ class LimitedHttpToolsProtocol(CoalescingHttpToolsProtocol):
             self._refused = True  # nothing from this connection is read or parsed
             self.transport.write(self.guard.answer)
             if self.guard.hold(self._address):  # a tarpit: open and unread until the block ends
-                self.transport.pause_reading()
+                # (after connection_made has returned: uvloop starts reading then, undoing an earlier pause)
+                self.loop.call_soon(self.transport.pause_reading)
                 self._held = self.loop.call_later(self.guard.block_s, self.transport.close)
             else:
                 self.transport.close()
