@@ -184,7 +184,7 @@ def shed_cost(model_dir: Path, sketches: list[dict[str, Any]], clients: int = 8,
     finally:
         srv.stop()
     srv = ServerProc(model_dir=model_dir, cache="off", max_queue=64, max_sketches=64, max_batch=128,
-                     max_wait_ms=10_000, engine_workers=1)
+                     max_wait_ms=10_000, batch_wait="fixed", engine_workers=1)
     try:
         holder = threading.Thread(target=lambda: httpx.post(
             f"{srv.url}/score", json={"sketches": [sketches[i % len(sketches)] for i in range(64)]}, timeout=60))
