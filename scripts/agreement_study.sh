@@ -61,6 +61,9 @@ FULL[full-raster]="raster-small|22|"
 FULL[full-hybrid]="hybrid-small|22|"
 FULL[full-classes344]="conv-compact|all|"
 FULL[full-prefix-strong-all]="conv-compact|22|--rank-weight 8 --rank-margin 0.5 $strong_all"
+# v4's recipe on the other encoders
+FULL[full-raster-psa]="raster-small|22|--rank-weight 8 --rank-margin 0.5 $strong_all"
+FULL[full-hybrid-psa]="hybrid-small|22|--rank-weight 8 --rank-margin 0.5 $strong_all"
 FULL_ORDER=(full-v3 full-nobin full-raster full-kind-sca full-kind-mul full-kind-add full-bin-t1 full-prefix-class full-hybrid
             full-bin-hold full-classes344)
 declare -A STEPS6=([22]=$(( 6 * 257 )) [all]=$(( 6 * 381 )))  # 6 epochs of 32,824 / 48,704 sketches, batch 128
@@ -73,7 +76,7 @@ evaluate() {
 full() {
   local name=$1 preset classes extra
   IFS="|" read -r preset classes extra <<< "${FULL[$1]}"
-  local sm="$OUT/softmax-$preset-$classes-s$SEED" r="$OUT/$name-s$SEED" data=("${common[@]}")
+  local sm="$OUT/softmax-$preset-$classes-s$SEED" r="$OUT/$name-s$SEED" data=("${common[@]}" ${THREADS:+--threads "$THREADS"})
   [ "$classes" = 22 ] || data=("${opt[@]}" "${every[@]}")
   [ -f "$sm/epoch_005.pt" ] || sketchq-train train --out "$sm" --preset "$preset" "${softmax_stage[@]}" --epochs 16 \
     --max-steps "${STEPS6[$classes]}" "${data[@]}" $(resume "$sm")
