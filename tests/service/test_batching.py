@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -13,7 +14,7 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
-from svc_support import ServerProc, metric, metrics_text
+from svc_support import ServerProc, metric, metrics_text, wait_until
 
 from service.core.errors import InferenceError, QueueFullError, QueueTimeoutError, ShuttingDownError
 from service.core.metrics import Metrics
@@ -54,6 +55,10 @@ def test_alone_or_in_a_batch_the_answer_is_identical(server: ServerProc, sketche
     after_concurrent = metrics_text(server.url)
     assert batches_bigger_than_one(after_concurrent) > batches_bigger_than_one(after_alone)
     assert metric(after_concurrent, "sketchq_inline_computes_total") - inline < len(chosen) * 2  # not all inline
+    # the protocol's count of requests being served went back down: a lone request is computed inline again
+    assert post(server.url, chosen[:1]) == in_one_request[:1]
+    inline_after = metric(metrics_text(server.url), "sketchq_inline_computes_total")
+    assert inline_after == metric(after_concurrent, "sketchq_inline_computes_total") + 1
     assert concurrent == in_one_request * 2
     lengths = {len(sketch_to_points(strokes_from_drawing(s["strokes"]))) for s in chosen}
     assert len(lengths) > 5  # the sketches really differ in length, so padding differed between calls
@@ -425,3 +430,20 @@ def test_workers_exit_when_the_batcher_stops(engine: Engine, points: list[np.nda
     for t in workers:
         t.join(timeout=2)
     assert not any(t.is_alive() for t in workers)
+
+
+def test_requests_whose_client_left_stop_counting_as_served(server: ServerProc, sketches: list[dict]) -> None:
+    """The protocol counts a request from its head to its answer; a client that leaves mid-body must be
+    uncounted when its connection is lost, or the server would never again see itself idle (and lone
+    sketches would stop being computed inline)."""
+    for _ in range(3):
+        with socket.create_connection(("127.0.0.1", server.port)) as s:
+            s.sendall(b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                      b"Content-Length: 1000\r\n\r\n{\"sketches\": [")  # and then leaves
+
+    def one_lone_request_is_inline() -> bool:
+        before = metric(metrics_text(server.url), "sketchq_inline_computes_total")
+        post(server.url, sketches[:1])
+        return metric(metrics_text(server.url), "sketchq_inline_computes_total") == before + 1
+
+    wait_until(one_lone_request_is_inline, what="a lone request computed inline again")
