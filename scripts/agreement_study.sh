@@ -64,6 +64,8 @@ FULL[full-prefix-strong-all]="conv-compact|22|--rank-weight 8 --rank-margin 0.5 
 # v4's recipe on the other encoders
 FULL[full-raster-psa]="raster-small|22|--rank-weight 8 --rank-margin 0.5 $strong_all"
 FULL[full-hybrid-psa]="hybrid-small|22|--rank-weight 8 --rank-margin 0.5 $strong_all"
+# v4's recipe with later prefixes (50-95 % of the strokes instead of 30-80 %): a finer completeness signal
+FULL[full-psa-prefix-late]="conv-compact|22|--rank-weight 8 --rank-margin 0.5 $strong_all --rank-prefix-min 0.5 --rank-prefix-max 0.95"
 FULL_ORDER=(full-v3 full-nobin full-raster full-kind-sca full-kind-mul full-kind-add full-bin-t1 full-prefix-class full-hybrid
             full-bin-hold full-classes344)
 declare -A STEPS6=([22]=$(( 6 * 257 )) [all]=$(( 6 * 381 )))  # 6 epochs of 32,824 / 48,704 sketches, batch 128
