@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 import numpy as np
-from server_proc import RedisProc, ServerProc, wait_until
+from server_proc import RedisProc, ServerProc, metric, metrics_text, wait_until
 
 
 def pct(values: list[float], q: float) -> float | None:
@@ -58,17 +58,6 @@ def closed_loop(send: Callable[[httpx.Client], int], clients: int, seconds: floa
     for th in threads:
         th.join()
     return out
-
-
-def metric_value(url: str, name: str, **labels: str) -> float:
-    """One sample of the server's /metrics (0 when absent)."""
-    from prometheus_client.parser import text_string_to_metric_families
-
-    for family in text_string_to_metric_families(httpx.get(f"{url}/metrics", timeout=10).text):
-        for sample in family.samples:
-            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
-                return sample.value
-    return 0.0
 
 
 def summary(results: list[tuple[int, float]]) -> dict[str, Any]:
@@ -131,7 +120,7 @@ def header_flood(model_dir: Path, floods: int = 4, seconds: float = 10.0) -> dic
             f.join(10)
         idle_ok = [t for s, t in idle if s == 200]
         flood_ok = [t for s, t in flooded if s == 200]
-        blocked = metric_value(srv.url, "sketchq_rejected_requests_total", reason="head_abuse")
+        blocked = metric(metrics_text(srv.url), "sketchq_rejected_requests_total", reason="head_abuse")
         return {"idle": summary(idle), "under_flood": summary(flooded), "flood_connections": floods,
                 "flood_connections_refused": refused.value, "flood_connections_blocked_unread": blocked,
                 "p99_ratio_flood_vs_idle": round(pct(flood_ok, 99) / pct(idle_ok, 99), 2),  # type: ignore[operator]

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 REPO = Path(__file__).resolve().parents[1]
 # The real Quick, Draw! data every test folder reads (never copied); SKETCHQ_TEST_DATA points elsewhere.
@@ -141,3 +142,18 @@ def read_http_answer(sock: socket.socket, timeout_s: float) -> tuple[int, dict[s
             break
         body += chunk
     return int(lines[0].split()[1]), headers, body
+
+
+def metric(text: str, name: str, **labels: str) -> float:
+    """The value of one sample in Prometheus text (0.0 when absent)."""
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return float(sample.value)
+    return 0.0
+
+
+def metrics_text(url: str) -> str:
+    r = httpx.get(f"{url}/metrics", timeout=5)
+    r.raise_for_status()
+    return r.text

@@ -18,8 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from deploy_support import Server
-from prometheus_client.parser import text_string_to_metric_families
-from server_proc import read_http_answer, wait_until
+from server_proc import metric, read_http_answer, wait_until
 
 GRACE_S = 1.0
 # Batches of 4; a partial batch always waits 10 s for more sketches while a worker is free (the fixed rule),
@@ -126,14 +125,6 @@ def test_sigterm_fails_readiness_first_drains_the_queue_refuses_the_rest_and_exi
         srv.stop()
 
 
-def metric_value(text: str, name: str, **labels: str) -> float:
-    for family in text_string_to_metric_families(text):
-        for s in family.samples:
-            if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()):
-                return float(s.value)
-    return 0.0
-
-
 @pytest.mark.slow
 def test_sigterm_during_a_long_enhance_lets_it_finish_and_exits_0() -> None:
     """Issue 14, defect 3: a request admitted before the drain finishes, all its steps included (the batcher
@@ -152,7 +143,7 @@ def test_sigterm_during_a_long_enhance_lets_it_finish_and_exits_0() -> None:
 
         def searching() -> bool:  # the only request: past its first scoring step (the input and z0's decode)
             text = httpx.get(f"{srv.url}/metrics", timeout=5).text
-            return metric_value(text, "sketchq_sketches_scored_total", source="model") >= 3
+            return metric(text, "sketchq_sketches_scored_total", source="model") >= 3
 
         wait_until(searching, timeout_s=60, what="the /enhance search running")
         srv.signal(signal.SIGTERM)

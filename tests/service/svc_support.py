@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from prometheus_client.parser import text_string_to_metric_families
-from server_proc import DATA, RedisProc, ServerProc, wait_until  # noqa: F401  (re-exported for the service tests)
+from server_proc import DATA, RedisProc, ServerProc, metric, metrics_text, wait_until  # noqa: F401  (re-exported for the service tests)
 
 from sketchprep.formats import read_ndjson
 from sketchprep.strokes import strokes_to_drawing
@@ -47,19 +46,6 @@ def load_sketches(categories: list[str], per_category: int) -> list[dict[str, An
     return out
 
 
-def metric(text: str, name: str, **labels: str) -> float:
-    """The value of one sample in Prometheus text (0.0 when absent)."""
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
-                return float(sample.value)
-    return 0.0
-
-
-def metrics_text(url: str) -> str:
-    r = httpx.get(f"{url}/metrics", timeout=5)
-    r.raise_for_status()
-    return r.text
 
 
 def is_problem(r: httpx.Response, status: int) -> dict[str, Any]:
