@@ -181,21 +181,16 @@ class Batcher:
 
     # --- event loop internals --------------------------------------------------------------------
     def _compute_inline(self, points: np.ndarray, length: int) -> RawScore:
-        """Event loop, batcher idle: one sketch padded to its bucket, computed here (as _compute and _finish
-        would: the same shape, metrics and result)."""
+        """Event loop, batcher idle: one sketch padded to its bucket, computed here (as a worker and _finish
+        would: the same shape, metrics and result; its span is a child of the request's, not a link)."""
         self._metrics.batch_size.observe(1)
         self._metrics.queue_wait_seconds.observe(0.0)
-        start = time.perf_counter()
-        with tracing.span("batch.compute", sketches=1, length=length, inline=True):
-            batch, lengths = collate([points], length)  # (1, T, 7) float32, (1,) int64
-            try:
-                out = self._run(batch, lengths)
-            except ServiceError:
-                raise
-            except Exception as e:
-                raise InferenceError(f"batch failed: {e!r}") from e
-        self._metrics.compute_seconds.observe(time.perf_counter() - start)
-        self._metrics.padding_ratio.observe(1.0 - len(points) / length)
+        try:
+            out = self._run_padded([points], length, (), inline=True)
+        except ServiceError:
+            raise
+        except Exception as e:
+            raise InferenceError(f"batch failed: {e!r}") from e
         self._metrics.sketches_scored.labels("model").inc()
         self._metrics.inline_computes.inc()
         return RawScore(out.q.tolist()[0], out.cos[0], out.pred.tolist()[0])
@@ -263,13 +258,18 @@ class Batcher:
                 loop.call_soon_threadsafe(self._worker_exited)
 
     def _compute(self, length: int, items: list[Item]) -> EngineOutputs:
-        """Worker thread: pad to the bucket length and run the model."""
+        """Worker thread: a queued batch's waits, then the model."""
         now = time.monotonic()
         for item in items:
             self._metrics.queue_wait_seconds.observe(now - item.enqueued)
+        return self._run_padded([item.points for item in items], length, [item.trace for item in items])
+
+    def _run_padded(self, points: list[np.ndarray], length: int, links: Sequence[object],
+                    **span_attributes: object) -> EngineOutputs:
+        """Pad the sketches to the bucket length and run the model, timed and traced (either thread)."""
         start = time.perf_counter()
-        with tracing.span("batch.compute", links=[item.trace for item in items], sketches=len(items), length=length):
-            batch, lengths = collate([item.points for item in items], length)  # (B, T, 7) float32, (B,) int64
+        with tracing.span("batch.compute", links=links, sketches=len(points), length=length, **span_attributes):
+            batch, lengths = collate(points, length)  # (B, T, 7) float32, (B,) int64
             out = self._run(batch, lengths)
         self._metrics.compute_seconds.observe(time.perf_counter() - start)
         self._metrics.padding_ratio.observe(1.0 - float(lengths.sum()) / batch.shape[0] / length)
