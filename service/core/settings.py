@@ -67,6 +67,12 @@ class Settings(BaseSettings):
                               "trusted proxies, forwarded_allow_ips, are never blocked)")
     head_refusal_window_s: float = Field(10.0, gt=0.0, description="window in which refused heads are counted")
     head_block_s: float = Field(10.0, gt=0.0, description="how long an address with too many refused heads is blocked")
+    head_held_per_address: int = Field(
+        8, ge=0, description="connections of a blocked address held open unread until the block ends (a tarpit); "
+                             "more are closed at once")
+    head_held_max: int = Field(256, ge=0, description="blocked connections held open in all")
+    head_guard_addresses: int = Field(
+        10_000, ge=1, description="client addresses whose refused heads are remembered (the oldest are forgotten)")
     max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024, description="request body limit, counted while reading (413)")
     max_sketches: int = Field(256, ge=1, description="sketches per request")
     max_strokes: int = Field(512, ge=1, description="strokes per sketch")

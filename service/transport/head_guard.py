@@ -5,12 +5,12 @@ the head limit of parsing. A client that floods such heads and reconnects after 
 connections a second in bench/reliability.py) kept the two cores busy enough to triple other clients' p99.
 Here the refusals are counted per client address in a fixed window (`head_refusals_to_block` within
 `head_refusal_window_s`); an address that reaches the count is blocked for `head_block_s`: its new
-connections get a canned 429 and nothing they send is read or parsed. Up to `MAX_HELD_PER_ADDRESS` of them
-(`MAX_HELD` in all) are then held open, unread, until the block ends or the client closes (a tarpit: a
+connections get a canned 429 and nothing they send is read or parsed. Up to `head_held_per_address` of them
+(`head_held_max` in all) are then held open, unread, until the block ends or the client closes (a tarpit: a
 flooding client's next send waits in its kernel once the socket buffer is full, instead of reconnecting at
 once and costing an accept a time); the rest are closed at once. Addresses of trusted proxies
 (`forwarded_allow_ips`) are never blocked, since their connections carry every client's requests. Memory
-is bounded: at most `MAX_ADDRESSES` addresses are remembered (the oldest are forgotten first), and held
+is bounded: at most `head_guard_addresses` addresses are remembered (the oldest are forgotten first), and held
 connections are capped as above (each keeps at most its socket buffers).
 """
 
@@ -26,9 +26,6 @@ from service.core.errors import PROBLEM_MEDIA_TYPE, problem
 
 log = logging.getLogger("service.http")
 
-MAX_ADDRESSES = 10_000
-MAX_HELD_PER_ADDRESS = 8
-MAX_HELD = 256
 
 
 @dataclass(slots=True)
@@ -54,10 +51,14 @@ class HeadGuard:
     """Refusal counts and blocks per address (event loop only: no lock)."""
 
     def __init__(self, refusals_to_block: int, window_s: float, block_s: float, trusted: set[str],
+                 max_addresses: int = 10_000, held_per_address: int = 8, held_max: int = 256,
                  on_block: Callable[[], None] = lambda: None, clock: Callable[[], float] = time.monotonic) -> None:
         self.refusals_to_block = refusals_to_block  # 0: never block
         self.window_s = window_s
         self.block_s = block_s
+        self.max_addresses = max_addresses  # remembered at most (the oldest are forgotten)
+        self.held_per_address = held_per_address  # blocked connections held open per address, and in all
+        self.held_max = held_max
         self.trusted = trusted
         self.on_block = on_block  # called once per connection refused while blocked (a metric)
         self.clock = clock
@@ -69,7 +70,7 @@ class HeadGuard:
         """A blocked address's connection: may it be held open (unread) until the block ends? Call `release`
         when it closes."""
         record = self._records.get(address) if address is not None else None
-        if record is None or record.held >= MAX_HELD_PER_ADDRESS or self.held >= MAX_HELD:
+        if record is None or record.held >= self.held_per_address or self.held >= self.held_max:
             return False
         record.held += 1
         self.held += 1
@@ -99,7 +100,7 @@ class HeadGuard:
         now = self.clock()
         record = self._records.get(address)
         if record is None or now - record.window_start > self.window_s:
-            if record is None and len(self._records) >= MAX_ADDRESSES:
+            if record is None and len(self._records) >= self.max_addresses:
                 del self._records[next(iter(self._records))]  # the oldest remembered address
             record = self._records[address] = _Record(now)
         record.refusals += 1

@@ -175,7 +175,8 @@ def protocol_for(settings: Settings, on_block: Callable[[], None] = lambda: None
     (`on_block`: called for each connection refused because its address is blocked) and the count of requests
     being served (`activity`, read by the batcher)."""
     guard = HeadGuard(settings.head_refusals_to_block, settings.head_refusal_window_s, settings.head_block_s,
-                      {ip.strip() for ip in settings.forwarded_allow_ips.split(",")}, on_block)
+                      {ip.strip() for ip in settings.forwarded_allow_ips.split(",")}, settings.head_guard_addresses,
+                      settings.head_held_per_address, settings.head_held_max, on_block)
     return type("SketchqHttpProtocol", (LimitedHttpToolsProtocol,), {
         "max_request_line": settings.max_request_line_bytes, "max_header_bytes": settings.max_header_bytes,
         "guard": guard, "activity": activity})
