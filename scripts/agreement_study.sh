@@ -66,6 +66,9 @@ FULL[full-raster-psa]="raster-small|22|--rank-weight 8 --rank-margin 0.5 $strong
 FULL[full-hybrid-psa]="hybrid-small|22|--rank-weight 8 --rank-margin 0.5 $strong_all"
 # v4's recipe with later prefixes (50-95 % of the strokes instead of 30-80 %): a finer completeness signal
 FULL[full-psa-prefix-late]="conv-compact|22|--rank-weight 8 --rank-margin 0.5 $strong_all --rank-prefix-min 0.5 --rank-prefix-max 0.95"
+# v4's recipe with one of its two prefix parts replaced by `detail` (the drawing without its short strokes,
+# the details a bare outline lacks) below the class level: completeness beyond stroke order
+FULL[full-psa-detail]="conv-compact|22|--rank-weight 8 --rank-margin 0.5 --rank-count 80 --rank-kinds prefix,detail,drop,add,jitter --rank-reference class"
 FULL_ORDER=(full-v3 full-nobin full-raster full-kind-sca full-kind-mul full-kind-add full-bin-t1 full-prefix-class full-hybrid
             full-bin-hold full-classes344)
 declare -A STEPS6=([22]=$(( 6 * 257 )) [all]=$(( 6 * 381 )))  # 6 epochs of 32,824 / 48,704 sketches, batch 128

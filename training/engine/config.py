@@ -88,7 +88,8 @@ class TrainConfig(DataOptions):
     rank_drop_max: float = 0.6
     """ranking: upper end of the drop probability"""
     rank_prefix_min: float = 0.3
-    """ranking, prefix: the first floor(r n) of n strokes kept, r ~ U(min, max)"""
+    """ranking, prefix: the first floor(r n) of n strokes kept, r ~ U(min, max) (detail: the floor(r n) with the
+    most ink)"""
     rank_prefix_max: float = 0.8
     """ranking, prefix: upper end of r"""
     rank_reference: Literal["own", "class"] = "own"

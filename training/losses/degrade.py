@@ -10,7 +10,8 @@ sit below the clean sketch's by a relative margin:
 The clean q is detached, so the loss only pushes damaged sketches down and leaves the GACL balance of clean
 sketches alone. No labels are involved: the damage is synthetic. Kinds of damage: `jitter` (Gaussian noise
 on every point), `drop` (a random subset of strokes removed), `add` (1-3 strokes of other real training
-sketches pasted in at random places) and `collage` (the sketch replaced by as many foreign real strokes
+sketches pasted in at random places), `detail` (only the strokes with the most ink kept: the drawing without
+its details) and `collage` (the sketch replaced by as many foreign real strokes
 placed at random: pen strokes that draw nothing). Added strokes are always real pen strokes, never the
 synthetic scribbles (random walks, random curves, zig-zags) of the evaluation's corruption test and of the
 attribution set (training/data/attribution_set.py), so those stay held-out checks.
@@ -96,7 +97,39 @@ def prefix_batch(x: torch.Tensor, lengths: torch.Tensor, offset_scale: float, ke
     return out, new_lengths, damaged
 
 
-KINDS = ("jitter", "drop", "prefix", "add", "collage")
+def stroke_ink(x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Ink (pen path length in the model's frame) of every stroke. x (B, T, 7) -> (ink (B, T) indexed by
+    stroke id, 0 past the last stroke; valid (B, T); stroke_id (B, T); n_strokes (B,))."""
+    valid, stroke_id, n_strokes = _stroke_ids(x, lengths)
+    seg = torch.zeros(x.shape[:2])  # (B, T): length of the segment ending at each point
+    seg[:, 1:] = torch.linalg.vector_norm(x[:, 1:, 0:2] - x[:, :-1, 0:2], dim=-1)
+    same = torch.zeros_like(valid)
+    same[:, 1:] = valid[:, 1:] & (stroke_id[:, 1:] == stroke_id[:, :-1])  # the segment lies inside one stroke
+    ink = torch.zeros(x.shape[:2]).scatter_add_(1, stroke_id.clamp_min(0), seg * same)
+    return ink, valid, stroke_id, n_strokes
+
+
+def detail_batch(x: torch.Tensor, lengths: torch.Tensor, offset_scale: float, keep: tuple[float, float],
+                 generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The drawing without its details: only the k of its n strokes with the most ink, k = floor(r n) with
+    r ~ U(keep) per sketch, clamped to 1..n-1, kept in their order; the short strokes (eyes, whiskers, clock
+    hands: what people reward and a bare outline lacks) go. x (B, T, 7) -> (x', lengths', damaged (B,)
+    bool: False for one-stroke sketches, returned unchanged)."""
+    b, t, _ = x.shape
+    ink, valid, stroke_id, n_strokes = stroke_ink(x, lengths)
+    r = keep[0] + (keep[1] - keep[0]) * torch.rand(b, generator=generator)  # (B,)
+    k = torch.minimum(torch.floor(r * n_strokes).to(torch.int64).clamp_min(1), (n_strokes - 1).clamp_min(1))
+    slot = torch.arange(t).expand(b, t) < n_strokes[:, None]  # (B, T) stroke ids in use
+    # rank of each stroke by ink, most first (ties: the earlier stroke first); slots past the end rank last
+    order = torch.argsort(torch.where(slot, -ink, torch.full_like(ink, float("inf"))), dim=1, stable=True)
+    rank = torch.empty_like(order).scatter_(1, order, torch.arange(t).expand(b, t))  # (B, T)
+    drop_stroke = slot & (rank >= k[:, None])  # (B, T) indexed by stroke id
+    damaged = n_strokes >= 2
+    out, new_lengths = _remove_strokes(x, offset_scale, valid, stroke_id, drop_stroke, damaged)
+    return out, new_lengths, damaged
+
+
+KINDS = ("jitter", "drop", "prefix", "detail", "add", "collage")
 
 
 def pad_to(x: torch.Tensor, t: int) -> torch.Tensor:
@@ -113,7 +146,8 @@ def degrade_batch(x: torch.Tensor, lengths: torch.Tensor, donors: torch.Tensor, 
                   drop: tuple[float, float], rng: np.random.Generator, generator: torch.Generator | None = None,
                   prefix: tuple[float, float] = (0.3, 0.8)) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Damaged copies of x (B, T, 7): the batch is cut into len(kinds) consecutive parts, one per kind
-    (jitter, drop: strokes dropped, prefix: only the first strokes kept, add: foreign strokes added,
+    (jitter, drop: strokes dropped, prefix: only the first strokes kept, detail: only the strokes with the
+    most ink kept, add: foreign strokes added,
     collage: replaced by a collage of foreign strokes with as many strokes as the sketch). Foreign strokes
     come from `donors` (D, T', 7), other real training sketches.
     -> (x' (B, T'', 7), lengths' (B,), usable (B,) bool: the copy really is damaged)."""
@@ -135,6 +169,8 @@ def degrade_batch(x: torch.Tensor, lengths: torch.Tensor, donors: torch.Tensor, 
             parts.append(drop_strokes_batch(xi, li, pre.offset_scale, drop, generator))
         elif kind == "prefix":
             parts.append(prefix_batch(xi, li, pre.offset_scale, prefix, generator))
+        elif kind == "detail":  # the same share of strokes kept as `prefix`, the longest ones
+            parts.append(detail_batch(xi, li, pre.offset_scale, prefix, generator))
         else:
             own = [points_to_strokes(xi[k, : int(li[k])].numpy()) for k in range(len(idx))]
             made = ([add_foreign_strokes(s, donor_strokes, rng) for s in own] if kind == "add"
