@@ -21,19 +21,44 @@ def _segment_distances(points: np.ndarray, start: int, end: int) -> np.ndarray:
     return np.abs(ab[0] * (inner[:, 1] - a[1]) - ab[1] * (inner[:, 0] - a[0])) / norm
 
 
-def rdp_importance(points: np.ndarray) -> np.ndarray:
-    """(N,) importance of each point of `points` (N, 2); the two end points get +inf."""
+SMALL_SEGMENT = 24  # inner points up to which a split is computed in plain Python (faster than numpy there)
+
+
+def _split_small(xs: list[float], ys: list[float], start: int, end: int) -> tuple[int, float]:
+    """The inner point of segment start..end farthest from its line, and its distance: the same float64
+    operations in the same order as `_segment_distances`, so the same bits (first maximum on ties)."""
+    ax, ay = xs[start], ys[start]
+    abx, aby = xs[end] - ax, ys[end] - ay
+    norm = float(np.hypot(abx, aby))
+    best, best_i = -1.0, start + 1
+    for i in range(start + 1, end):
+        if norm == 0.0:
+            d = float(np.hypot(xs[i] - ax, ys[i] - ay))
+        else:
+            d = abs(abx * (ys[i] - ay) - aby * (xs[i] - ax)) / norm
+        if d > best:
+            best, best_i = d, i
+    return best_i, best
+
+
+def rdp_importance(points: np.ndarray, small: int = SMALL_SEGMENT) -> np.ndarray:
+    """(N,) importance of each point of `points` (N, 2); the two end points get +inf. Segments of up to
+    `small` inner points are split in plain Python, larger ones with numpy (the same numbers either way)."""
     n = len(points)
     imp = np.full(n, np.inf)
+    xs, ys = points[:, 0].tolist(), points[:, 1].tolist()
     stack = [(0, n - 1, np.inf)]  # segment and the smallest split distance above it
     while stack:
         start, end, ceiling = stack.pop()
         if end - start < 2:
             continue
-        dist = _segment_distances(points, start, end)
-        i = int(np.argmax(dist))
-        mid = start + 1 + i
-        imp[mid] = min(ceiling, float(dist[i]))
+        if end - start - 1 <= small:
+            mid, dist = _split_small(xs, ys, start, end)
+        else:
+            d = _segment_distances(points, start, end)
+            i = int(np.argmax(d))
+            mid, dist = start + 1 + i, float(d[i])
+        imp[mid] = min(ceiling, dist)
         stack.append((start, mid, imp[mid]))
         stack.append((mid, end, imp[mid]))
     return imp

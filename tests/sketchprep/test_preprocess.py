@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from sketchprep.preprocess import FEATURE_DIM, PreprocessConfig, collate, place_like, sketch_to_points
-from sketchprep.rdp import rdp, rdp_mask
+from sketchprep.rdp import rdp, rdp_importance, rdp_mask
 from sketchprep.strokes import point_count, stroke3_to_strokes, strokes_to_stroke3
 
 CFG = PreprocessConfig()
@@ -127,6 +127,17 @@ def test_rdp_matches_the_textbook_recursion_at_every_tolerance(seed):
     pts[10] = pts[9]  # a zero-length segment
     for eps in (0.0, 0.05, 0.3, 1.0, 3.0, 100.0):
         assert np.flatnonzero(rdp_mask(pts, eps)).tolist() == reference_rdp(pts, eps)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_rdp_importance_is_the_same_bits_in_python_and_in_numpy(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    pts = np.cumsum(rng.normal(0, 1, (200, 2)), axis=0)
+    pts[50] = pts[49]  # a zero-length segment
+    pts[120:123] = pts[119]  # a segment whose end points coincide
+    numpy_only, python_only = rdp_importance(pts, small=0), rdp_importance(pts, small=10**6)
+    assert numpy_only.tobytes() == python_only.tobytes()
+    assert numpy_only.tobytes() == rdp_importance(pts).tobytes()  # the default mix of both
 
 
 def test_place_like_matches_the_reference_box_and_keeps_the_shape() -> None:
