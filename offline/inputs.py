@@ -14,16 +14,16 @@ record without `word` (or `category`) claims none and is scored without a label 
 from __future__ import annotations
 
 import glob
-import json
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from offline.records import BadRecord, Drawing, stroke_problem
+from offline.records import BadRecord, Drawing, sketch_problem
 from sketchprep.formats import (
     SUFFIXES,
     SketchRecord,
     canonical_category,
+    decode_json,
     open_text,
     read_bin,
     read_npz,
@@ -63,13 +63,13 @@ def expand(inputs: Iterable[str]) -> list[Path]:
 
 
 def _drawing(rec: SketchRecord, file: str, line: int, known: Callable[[str], bool]) -> Item:
-    if (problem := stroke_problem(rec.strokes)) is not None:
-        return BadRecord(file, line, problem)
+    sketch, problem = sketch_problem(rec.strokes)
+    if sketch is None:
+        return BadRecord(file, line, str(problem))
     if rec.category and not known(rec.category):
         return BadRecord(file, line, f"unknown category {rec.category!r} (the model knows other classes; .npz and "
                                      ".bin files take it from the file name)")
-    return Drawing(rec.key_id or f"{file}:{line}", file, line, rec.category or None,
-                   [s for s in rec.strokes if len(s)])
+    return Drawing(rec.key_id or f"{file}:{line}", file, line, rec.category or None, sketch)
 
 
 def from_object(obj: Any, path: Path, line: int, known: Callable[[str], bool]) -> Item:
@@ -96,8 +96,8 @@ def _ndjson(path: Path, known: Callable[[str], bool]) -> Iterator[Item]:
             if not text.strip():
                 continue
             try:
-                obj = json.loads(text)
-            except json.JSONDecodeError as e:
+                obj = decode_json(text)
+            except ValueError as e:
                 yield BadRecord(str(path), line, f"bad JSON ({e})")
                 continue
             yield from_object(obj, path, line, known)

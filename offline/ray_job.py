@@ -31,6 +31,7 @@ from offline.rows import SCHEMA
 from offline.run import RunOptions, RunResult
 from offline.scoring import EngineOptions, OfflineScorer
 from offline.shards import ShardResult
+from sketchprep.formats import decode_json
 
 RAY_BATCH = 1024  # drawings per actor call
 
@@ -51,8 +52,8 @@ class ScoreActor:
                 continue
             key = f"{path}#{hashlib.sha1(text.encode()).hexdigest()[:16]}"
             try:
-                obj: Any = json.loads(text)
-            except json.JSONDecodeError as e:
+                obj: Any = decode_json(text)
+            except ValueError as e:
                 obj = BadRecord(str(path), 0, f"bad JSON ({e})")
             item = obj if isinstance(obj, BadRecord) else from_object(obj, path, 0, self.known)
             if isinstance(item, BadRecord):

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from sketchprep.strokes import Sketch
+from sketchprep.strokes import FlatSketch, Sketch, flat_from_strokes
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,7 +15,12 @@ class Drawing:
     file: str  # the input file as named on the command line (after expanding folders and globs)
     line: int  # 1-based line (NDJSON), row (Parquet) or record number (.npz, .bin)
     category: str | None  # canonical claimed category, None when the record has none
-    strokes: Sketch  # absolute strokes, each (N_i, 2) float64
+    sketch: FlatSketch  # absolute points (N, 2) float64 and the points of each stroke (none empty)
+
+    @property
+    def strokes(self) -> Sketch:
+        """The strokes, each (N_i, 2): views into the one array."""
+        return self.sketch.strokes()
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,17 +44,19 @@ class BadRecordError(ValueError):
         return (BadRecordError, (self.bad,))
 
 
-def stroke_problem(strokes: Sketch) -> str | None:
-    """Why these strokes cannot be scored (None when they can): no point, or a non-finite coordinate."""
-    if not strokes or all(len(s) == 0 for s in strokes):
-        return "the drawing has no point (empty strokes)"
+def sketch_problem(strokes: Sketch) -> tuple[FlatSketch | None, str | None]:
+    """Strokes -> (the sketch as one array, None) when it can be scored, else (None, why not): no point, a stroke
+    that is not x and y rows, or a non-finite coordinate (one check over the one array, the usual case)."""
     for i, s in enumerate(strokes):
         if s.ndim != 2 or s.shape[1] != 2:
-            return f"stroke {i} is not a list of x and y rows of equal length"
-    if np.isfinite(np.concatenate(strokes) if len(strokes) > 1 else strokes[0]).all():  # one check: the usual case
-        return None
-    for i, s in enumerate(strokes):  # which stroke, for the message
-        if not np.isfinite(s).all():
-            bad = next(v for v in s.ravel().tolist() if not math.isfinite(v))
-            return f"stroke {i} has a non-finite coordinate ({bad})"
-    return None
+            return None, f"stroke {i} is not a list of x and y rows of equal length"
+    sketch = flat_from_strokes(strokes)
+    if not len(sketch.xy):
+        return None, "the drawing has no point (empty strokes)"
+    finite = np.isfinite(sketch.xy).all(axis=1)  # (N,)
+    if finite.all():
+        return sketch, None
+    row = int(np.argmin(finite))  # the first point with a non-finite coordinate
+    stroke = int(np.searchsorted(np.cumsum(sketch.lengths), row, side="right"))
+    bad = next(v for v in sketch.xy[row].tolist() if not np.isfinite(v))
+    return None, f"stroke {stroke} has a non-finite coordinate ({bad})"

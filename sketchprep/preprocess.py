@@ -24,7 +24,7 @@ from itertools import accumulate
 import numpy as np
 
 from sketchprep.rdp import rdp_importance
-from sketchprep.strokes import FlatSketch, Sketch, point_count
+from sketchprep.strokes import FlatSketch, Sketch, flat_from_strokes, point_count
 
 FEATURE_DIM = 7
 FEATURE_NAMES = ("x", "y", "dx", "dy", "pen_down", "pen_up", "end")
@@ -98,11 +98,7 @@ def sketch_to_points(strokes: Sketch, cfg: PreprocessConfig = PreprocessConfig()
     same float64 operations as doing it stroke by stroke and are rounded to float32 once, so the result is
     bit-identical to that (tests/sketchprep/test_preprocess_reference.py keeps the stroke-by-stroke reference).
     """
-    strokes = [s for s in strokes if len(s) > 0]
-    if not strokes:
-        raise ValueError("a sketch needs at least one point")
-    xy = np.concatenate(strokes, axis=0) if len(strokes) > 1 else np.asarray(strokes[0])  # (N, 2)
-    return flat_to_points(FlatSketch(xy, [len(s) for s in strokes]), cfg)
+    return flat_to_points(flat_from_strokes(strokes), cfg)
 
 
 def flat_to_points(sketch: FlatSketch, cfg: PreprocessConfig = PreprocessConfig()) -> np.ndarray:

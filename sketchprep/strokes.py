@@ -62,6 +62,15 @@ def flat_from_drawing(drawing: Sequence[Sequence[Sequence[float]]]) -> FlatSketc
     return FlatSketch(xy, lengths)
 
 
+def flat_from_strokes(strokes: Sketch) -> FlatSketch:
+    """Strokes (each (N_i, 2)) to one array; strokes without points are left out."""
+    strokes = [s for s in strokes if len(s) > 0]
+    if len(strokes) == 1:
+        return FlatSketch(np.asarray(strokes[0]), [len(strokes[0])])  # no copy
+    xy = np.concatenate(strokes, axis=0) if strokes else np.zeros((0, 2))  # (N, 2)
+    return FlatSketch(xy, [len(s) for s in strokes])
+
+
 def flat_from_points(points: Sequence[Sequence[Sequence[float]]]) -> FlatSketch:
     """Point lists ([[[x, y], ...], ...]) to one array, the same numbers as `strokes_from_points`."""
     flat = list(chain.from_iterable(points))
