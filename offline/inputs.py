@@ -63,7 +63,7 @@ def expand(inputs: Iterable[str]) -> list[Path]:
 
 
 def _drawing(rec: SketchRecord, file: str, line: int, known: Callable[[str], bool]) -> Item:
-    sketch, problem = sketch_problem(rec.strokes)
+    sketch, problem = sketch_problem(rec.strokes, rec.flat)
     if sketch is None:
         return BadRecord(file, line, str(problem))
     if rec.category and not known(rec.category):

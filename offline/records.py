@@ -19,8 +19,8 @@ class Drawing:
 
     @property
     def strokes(self) -> Sketch:
-        """The strokes, each (N_i, 2): views into the one array."""
-        return self.sketch.strokes()
+        """The strokes with points, each (N_i, 2): views into the one array."""
+        return [s for s in self.sketch.strokes() if len(s)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,19 +44,21 @@ class BadRecordError(ValueError):
         return (BadRecordError, (self.bad,))
 
 
-def sketch_problem(strokes: Sketch) -> tuple[FlatSketch | None, str | None]:
-    """Strokes -> (the sketch as one array, None) when it can be scored, else (None, why not): no point, a stroke
-    that is not x and y rows, or a non-finite coordinate (one check over the one array, the usual case)."""
-    for i, s in enumerate(strokes):
-        if s.ndim != 2 or s.shape[1] != 2:
-            return None, f"stroke {i} is not a list of x and y rows of equal length"
-    sketch = flat_from_strokes(strokes)
-    if not len(sketch.xy):
+def sketch_problem(strokes: Sketch, flat: FlatSketch | None = None) -> tuple[FlatSketch | None, str | None]:
+    """Strokes (and the same points as one array, when the reader has it) -> (the sketch as one array, None)
+    when it can be scored, else (None, why not): no point, a stroke that is not x and y rows, or a non-finite
+    coordinate (one check over the one array, the usual case)."""
+    if flat is None:
+        for i, s in enumerate(strokes):
+            if s.ndim != 2 or s.shape[1] != 2:
+                return None, f"stroke {i} is not a list of x and y rows of equal length"
+        flat = flat_from_strokes(strokes)
+    if not len(flat.xy):
         return None, "the drawing has no point (empty strokes)"
-    finite = np.isfinite(sketch.xy).all(axis=1)  # (N,)
+    finite = np.isfinite(flat.xy).all(axis=1)  # (N,)
     if finite.all():
-        return sketch, None
+        return flat, None
     row = int(np.argmin(finite))  # the first point with a non-finite coordinate
-    stroke = int(np.searchsorted(np.cumsum(sketch.lengths), row, side="right"))
-    bad = next(v for v in sketch.xy[row].tolist() if not np.isfinite(v))
+    stroke = int(np.searchsorted(np.cumsum(flat.lengths), row, side="right"))
+    bad = next(v for v in flat.xy[row].tolist() if not np.isfinite(v))
     return None, f"stroke {stroke} has a non-finite coordinate ({bad})"

@@ -21,7 +21,7 @@ from service.inference.engine import Engine
 from service.inference.loaded_model import LoadedModel
 from service.inference.outputs import RawScore
 from sketchprep.label_rule import verdict
-from sketchprep.preprocess import collate, flat_to_points
+from sketchprep.preprocess import collate, flats_to_points
 
 Row = dict[str, Any]
 
@@ -68,7 +68,7 @@ class OfflineScorer:
     def score(self, drawings: Sequence[Drawing]) -> list[Row]:
         """Rows in the order of the drawings (columns: offline.rows.SCHEMA)."""
         cfg = self.model.preprocess
-        raws = self.raw([flat_to_points(d.sketch, cfg) for d in drawings])
+        raws = self.raw(flats_to_points([d.sketch for d in drawings], cfg))
         rows = []
         for d, raw in zip(drawings, raws, strict=True):
             label = None if d.category is None else self.class_index[d.category]

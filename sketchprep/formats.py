@@ -16,14 +16,14 @@ import gzip
 import io
 import struct
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pydantic_core
 
 from sketchprep.rdp import rdp
-from sketchprep.strokes import Sketch, stroke3_to_strokes, strokes_from_drawing
+from sketchprep.strokes import FlatSketch, Sketch, flat_from_drawing, stroke3_to_strokes
 
 SUFFIXES = (".ndjson", ".ndjson.gz", ".npz", ".bin")
 
@@ -37,6 +37,8 @@ class SketchRecord:
     countrycode: str | None = None
     source: str | None = None
     split: str | None = None  # the file's own split (npz keys), if any
+    flat: FlatSketch | None = field(default=None, repr=False, compare=False)
+    """the same points as one array, when the reader built one (the strokes are views into it)"""
 
 
 def canonical_category(name: str) -> str:
@@ -85,13 +87,15 @@ def record_from_json(rec: dict, path: Path) -> SketchRecord:
     """One Quick, Draw! NDJSON object -> a record (raw drawings, strokes with a time row, are simplified); the
     category is `word`, else the file's name. KeyError, TypeError or ValueError when it is not such a record."""
     drawing = rec["drawing"]
-    strokes = strokes_from_drawing(drawing)
-    if any(len(stroke) == 3 for stroke in drawing):
-        strokes = raw_to_simplified(strokes)
+    flat: FlatSketch | None = flat_from_drawing(drawing)
+    strokes = flat.strokes()
+    if 3 in map(len, drawing):
+        strokes, flat = raw_to_simplified(strokes), None
     word = rec.get("word")
     return SketchRecord(
         category=canonical_category(word) if word else category_from_path(path),
         strokes=strokes,
+        flat=flat,
         recognized=rec.get("recognized"),
         key_id=None if rec.get("key_id") is None else str(rec["key_id"]),
         countrycode=rec.get("countrycode"),

@@ -54,7 +54,7 @@ def flat_from_drawing(drawing: Sequence[Sequence[Sequence[float]]]) -> FlatSketc
     """Quick, Draw! `drawing` ([[xs, ys(, ts)], ...]) to one array (a time row is ignored): the same numbers
     as `strokes_from_drawing`, built with one numpy conversion for the whole sketch."""
     lengths = [len(stroke[0]) for stroke in drawing]
-    if any(len(stroke[1]) != n for stroke, n in zip(drawing, lengths, strict=True)):
+    if [len(stroke[1]) for stroke in drawing] != lengths:
         raise ValueError("a stroke's xs and ys differ in length")
     xs = list(chain.from_iterable(stroke[0] for stroke in drawing))
     ys = list(chain.from_iterable(stroke[1] for stroke in drawing))

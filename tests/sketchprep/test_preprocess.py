@@ -1,9 +1,17 @@
 import numpy as np
 import pytest
 
-from sketchprep.preprocess import FEATURE_DIM, PreprocessConfig, collate, place_like, sketch_to_points
+from sketchprep.preprocess import (
+    FEATURE_DIM,
+    PreprocessConfig,
+    collate,
+    flat_to_points,
+    flats_to_points,
+    place_like,
+    sketch_to_points,
+)
 from sketchprep.rdp import rdp, rdp_importance, rdp_mask
-from sketchprep.strokes import point_count, stroke3_to_strokes, strokes_to_stroke3
+from sketchprep.strokes import FlatSketch, flat_from_strokes, point_count, stroke3_to_strokes, strokes_to_stroke3
 
 CFG = PreprocessConfig()
 
@@ -152,3 +160,28 @@ def test_place_like_matches_the_reference_box_and_keeps_the_shape() -> None:
     assert np.allclose(out[1] - out[0][0], (shape[1] - shape[0][0]) * 150.0)  # uniform scale, strokes kept
     point = place_like(shape, [np.array([[5.0, 7.0]])])  # zero-extent reference: everything at its position
     assert np.allclose(np.concatenate(point), [5.0, 7.0])
+
+
+def test_many_sketches_at_once_give_the_same_bits_as_one_by_one(real_sketches) -> None:
+    rng = np.random.default_rng(3)
+    flats = [flat_from_strokes(rec.strokes) for rec in real_sketches]
+    assert any(len(f.xy) > CFG.max_points for f in flats), "the fixture has long sketches (the one-by-one path)"
+    flats += [
+        FlatSketch(np.array([[5.0, 5.0]]), [1]),  # one point: zero extent
+        FlatSketch(np.array([[3.0, 1.0], [3.0, 1.0], [3.0, 1.0]]), [2, 0, 1]),  # all equal, an empty stroke
+        FlatSketch(np.cumsum(rng.normal(0, 1, (400, 2)), axis=0), [150, 250]),  # re-simplified
+        FlatSketch(rng.uniform(0, 255, (30, 2)).astype(np.float32), [10, 20]),  # float32 points
+        FlatSketch(rng.uniform(0, 255, (7, 2)), [0, 3, 0, 4]),  # empty strokes between
+    ]
+    together = flats_to_points(flats, CFG)
+    assert len(together) == len(flats)
+    for flat, got in zip(flats, together, strict=True):
+        want = flat_to_points(flat, CFG)
+        assert got.dtype == np.float32 and got.shape == want.shape
+        assert got.tobytes() == want.tobytes()
+
+
+def test_many_sketches_at_once_refuse_an_empty_one_like_one_by_one() -> None:
+    good = FlatSketch(np.array([[0.0, 0.0], [1.0, 1.0]]), [2])
+    with pytest.raises(ValueError, match="at least one point"):
+        flats_to_points([good, FlatSketch(np.zeros((0, 2)), [0])], CFG)
