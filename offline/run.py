@@ -4,6 +4,7 @@ worker processes (each with its own ONNX Runtime session), with a progress bar o
 from __future__ import annotations
 
 import multiprocessing as mp
+import queue
 import threading
 import time
 from collections.abc import Callable
@@ -57,17 +58,28 @@ class RunResult:
         return text
 
 
-_worker: dict[str, Any] = {}
+class _Stopped(Exception):
+    """A child failed while this process scored: stop at the next chunk."""
 
 
-def _init_worker(engine: EngineOptions, queue: Any) -> None:
-    _worker["scorer"] = OfflineScorer(engine)
-    _worker["queue"] = queue
+def _score_jobs(scorer: OfflineScorer, jobs: Any, progress: Callable[[int], None],
+                done: Callable[[ShardResult], None]) -> None:
+    """Take jobs (source, parts folder, format, skip_bad, chunk) from the shared queue and score them until the
+    end mark (None), which is put back for the next process to see."""
+    while (job := jobs.get()) is not None:
+        source, parts_dir, fmt, skip_bad, chunk = job
+        done(score_shard(source, parts_dir, fmt, scorer, skip_bad, chunk, progress))
+    jobs.put(None)
 
 
-def _score_in_worker(job: tuple[Path, Path, Format, bool, int]) -> ShardResult:
-    source, parts_dir, fmt, skip_bad, chunk = job
-    return score_shard(source, parts_dir, fmt, _worker["scorer"], skip_bad, chunk, _worker["queue"].put)
+def _child(engine: EngineOptions, jobs: Any, events: Any) -> None:
+    """A worker process: ("progress", n), ("done", ShardResult) and, on failure, ("error", exception) events."""
+    try:
+        _score_jobs(OfflineScorer(engine), jobs, lambda n: events.put(("progress", n)),
+                    lambda r: events.put(("done", r)))
+    except BaseException as e:  # noqa: BLE001 (every failure is the parent's to raise)
+        events.put(("error", e))
+        raise SystemExit(1) from None  # if the exception cannot be sent, the exit code still tells
 
 
 def run_shards(opts: RunOptions, parts_dir: Path) -> RunResult:
@@ -103,22 +115,62 @@ def run_shards(opts: RunOptions, parts_dir: Path) -> RunResult:
 
 def _in_pool(opts: RunOptions, parts_dir: Path, todo: list[Path], progress: Callable[[int], None],
              finish: Callable[[ShardResult], None]) -> None:
+    """`workers` processes score the files, this one included: it starts workers - 1 children (each a fresh
+    interpreter with its own ONNX Runtime session) and scores from the same queue of files while they start."""
     ctx = mp.get_context("spawn")  # a fresh interpreter per worker: no ORT state crosses a fork
-    queue = ctx.Queue()
+    jobs, events = ctx.Queue(), ctx.Queue()
+    for s in todo:
+        jobs.put((s, parts_dir, opts.fmt, opts.skip_bad, opts.chunk))
+    jobs.put(None)  # the end mark: each process puts it back when it sees it
+    children = [ctx.Process(target=_child, args=(opts.engine, jobs, events), daemon=True)
+                for _ in range(min(opts.workers, len(todo)) - 1)]
+    for c in children:
+        c.start()
+    lock = threading.Lock()
+    finished: list[ShardResult] = []
+    failure: list[BaseException] = []
 
-    def relay() -> None:  # worker progress -> the bar, until the sentinel
-        while (n := queue.get()) is not None:
-            progress(n)
+    def done(r: ShardResult) -> None:
+        with lock:
+            finish(r)
+            finished.append(r)
+
+    def relay() -> None:  # the children's events -> the bar and the results, until every file is done
+        while len(finished) < len(todo) and not failure:
+            try:
+                kind, value = events.get(timeout=0.5)
+            except queue.Empty:
+                dead = [c.exitcode for c in children if c.exitcode not in (None, 0)]
+                if dead:
+                    failure.append(RuntimeError(f"a worker process died (exit code {dead[0]})"))
+                continue
+            if kind == "progress":
+                progress(value)
+            elif kind == "done":
+                done(value)
+            else:
+                failure.append(value)
 
     relay_thread = threading.Thread(target=relay, daemon=True)
     relay_thread.start()
-    jobs = [(s, parts_dir, opts.fmt, opts.skip_bad, opts.chunk) for s in todo]
+    def own_progress(n: int) -> None:
+        if failure:
+            raise _Stopped
+        progress(n)
+
     try:
-        with ctx.Pool(min(opts.workers, len(todo)), _init_worker, (opts.engine, queue)) as pool:
-            for r in pool.imap_unordered(_score_in_worker, jobs):
-                finish(r)
-            pool.close()
-            pool.join()  # workers exit normally, so their last progress messages are flushed
-    finally:
-        queue.put(None)
+        _score_jobs(OfflineScorer(opts.engine), jobs, own_progress, done)
         relay_thread.join()
+    except _Stopped:
+        pass  # the child's failure is raised below
+    except BaseException as e:
+        failure.append(e)
+        raise
+    finally:
+        if failure:
+            for c in children:
+                c.terminate()
+        for c in children:
+            c.join()
+    if failure:
+        raise failure[0]

@@ -69,3 +69,18 @@ def test_a_missing_input_and_an_unknown_output_are_refused(tmp_path: Path, capsy
     assert ".parquet or .ndjson" in capsys.readouterr().err
     assert main(["score", str(tmp_path / "*.nothing"), "--out", str(tmp_path / "s.parquet"), "--no-progress"]) == 1
     assert "matches no sketch file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("bad_file", [0, 3])
+def test_a_bad_record_stops_a_run_with_workers_too(bad_file: int, tmp_path: Path, objects, capsys) -> None:
+    """With --workers 2 this process scores files too and a child scores others: whichever meets the bad record
+    (the first file is usually this process's, the last a child's), the run stops with its file and line."""
+    paths = []
+    for k, cat in enumerate(("cat", "eye", "dog", "owl")):
+        bad = {5: '{"word": "cat", "drawing": [[[1, 2], [3]]]}'} if k == bad_file else {}
+        paths.append(write_ndjson(tmp_path / f"f{k}.ndjson", objects(cat, 300), bad))
+    out = tmp_path / "scores.parquet"
+    assert main(["score", *map(str, paths), "--out", str(out), "--no-progress", "--workers", "2"]) == 1
+    err = capsys.readouterr().err
+    assert f"{paths[bad_file]}:6:" in err and "--skip-bad" in err, err
+    assert "Traceback" not in err and not out.exists()
