@@ -91,7 +91,7 @@ def score_mode(files: list[Path], out: Path, n: int, workers: int) -> dict[str, 
     res = run_cli(["score", *map(str, files), "--out", str(out), "--no-progress", "--workers", str(workers)])
     out = {**res, "drawings": n, "sketches_per_s": round(n / res["seconds"], 1)}
     if workers > 1:
-        out["peak_rss_mib_note"] = "this process only (it scores its share of the files; the child process is not counted)"
+        out["peak_rss_mib_note"] = "this process only (it scores its share; the child is not counted)"
     return out
 
 

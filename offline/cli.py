@@ -26,7 +26,8 @@ EXAMPLES = """examples:
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("inputs", nargs="+", help="folders, globs, .ndjson[.gz], .npz, .bin or .parquet files")
     p.add_argument("--model", type=Path, default=EngineOptions.model_dir, help="exported model folder (%(default)s)")
-    p.add_argument("--workers", type=int, default=1, help="processes, one ONNX Runtime session each (%(default)s)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="processes scoring files, this one included; one ONNX Runtime session each (%(default)s)")
     p.add_argument("--skip-bad", action="store_true", help="skip malformed records and count them (default: stop)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu", help="execution provider (%(default)s)")
     p.add_argument("--batch-size", type=int, default=EngineOptions.batch_size, help="sketches per model call")
