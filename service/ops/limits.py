@@ -6,6 +6,7 @@ module only checks the limits that depend on settings and reports violations wit
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,7 +15,7 @@ from service.api.schemas.common import SketchIn
 from service.api.schemas.score import ScoreRequest
 from service.core.errors import LimitExceededError
 from service.core.settings import Settings
-from sketchprep.preprocess import PreprocessConfig, flat_to_points
+from sketchprep.preprocess import PreprocessConfig, flats_to_points
 from sketchprep.strokes import FlatSketch, Sketch, flat_from_drawing, flat_from_points, stroke3_to_strokes
 
 
@@ -108,6 +109,8 @@ def _check_magnitude(xy: np.ndarray, loc: list[str | int], limits: Limits) -> No
                                          f"{limits.max_abs_coordinate:.6g}", "coordinate_too_large")
 
 
-def to_points(sketch: SketchIn, index: int, limits: Limits, cfg: PreprocessConfig) -> np.ndarray:
-    """A validated sketch -> (T, 7) float32 model input, 1 <= T <= cfg.max_points."""
-    return flat_to_points(to_flat(sketch, ["body", "sketches", index], limits), cfg)
+def to_points(sketches: Sequence[SketchIn], first: int, limits: Limits, cfg: PreprocessConfig) -> list[np.ndarray]:
+    """Validated sketches (the request's from index `first` on, for error messages) -> (T_i, 7) float32 model
+    inputs, 1 <= T_i <= cfg.max_points, preprocessed together (`flats_to_points`: the same bits as one by one)."""
+    flats = [to_flat(sketch, ["body", "sketches", i], limits) for i, sketch in enumerate(sketches, first)]
+    return flats_to_points(flats, cfg)

@@ -73,19 +73,18 @@ class Scorer:
         return [r for r in found if r is not None], [i not in missing_set for i in range(len(points))]
 
     def _prepare(self, req: ScoreRequest) -> list[np.ndarray]:
-        cfg = self.model.preprocess
-        return [to_points(sketch, i, self.limits, cfg) for i, sketch in enumerate(req.sketches)]  # (T_i, 7) each
+        return to_points(req.sketches, 0, self.limits, self.model.preprocess)  # (T_i, 7) each
 
     async def _prepare_async(self, req: ScoreRequest, n_points: int) -> list[np.ndarray]:
         """Preprocess; long sketches can take a while to simplify, so big requests leave the event loop."""
         if n_points > INLINE_POINTS:
             return await asyncio.to_thread(self._prepare, req)
         cfg = self.model.preprocess
-        points = []  # (T_i, 7) float32 each
-        for i, sketch in enumerate(req.sketches):
-            if i and i % YIELD_EVERY == 0:
+        points: list[np.ndarray] = []  # (T_i, 7) float32 each
+        for first in range(0, len(req.sketches), YIELD_EVERY):
+            if first:
                 await asyncio.sleep(0)  # let the dispatcher and other requests run during a big request
-            points.append(to_points(sketch, i, self.limits, cfg))
+            points += to_points(req.sketches[first:first + YIELD_EVERY], first, self.limits, cfg)
         return points
 
     async def score_json(self, req: ScoreRequest) -> bytes:
