@@ -128,11 +128,27 @@ def test_rank_loss_is_a_hinge_on_log_q_that_only_pushes_damaged_copies() -> None
     assert q_damaged.grad.tolist()[0] == 0.0 and q_damaged.grad.tolist()[1] > 0 and q_damaged.grad.tolist()[2] == 0
 
 
+def ink(points: np.ndarray) -> float:
+    return float(np.linalg.norm(np.diff(points[:, 0:2], axis=0), axis=1).sum())
+
+
+def strokes_kept(kind: str, clean: np.ndarray, n_strokes: int, k: int) -> list[int]:
+    """Which k strokes the damage should keep: prefix the first k, detail the k with the most ink (measured on
+    the clean model input's own points)."""
+    if kind == "prefix":
+        return list(range(k))
+    ends = np.flatnonzero((clean[:, 5] > 0.5) | (clean[:, 6] > 0.5))
+    inks = [ink(s) for s in np.split(clean, ends[:-1] + 1)]
+    kept = sorted(sorted(range(n_strokes), key=lambda j: -inks[j])[:k])
+    assert min(inks[j] for j in kept) >= max(inks[j] for j in range(n_strokes) if j not in kept)
+    return kept
+
+
 @pytest.mark.parametrize("seed", range(5))
-def test_prefix_keeps_the_first_strokes_in_order(seed: int) -> None:
+@pytest.mark.parametrize(("kind", "damage"), [("prefix", prefix_batch), ("detail", detail_batch)])
+def test_prefix_and_detail_keep_their_strokes_in_order(kind: str, damage, seed: int) -> None:
     x, lengths = batch(SKETCHES)
-    out, new_lengths, damaged = prefix_batch(x, lengths, PRE.offset_scale, (0.3, 0.8),
-                                             torch.Generator().manual_seed(seed))
+    out, new_lengths, damaged = damage(x, lengths, PRE.offset_scale, (0.3, 0.8), torch.Generator().manual_seed(seed))
     assert damaged.tolist() == [True, False, True, True]
     for i, sk in enumerate(SKETCHES):
         n = int(new_lengths[i])
@@ -142,34 +158,9 @@ def test_prefix_keeps_the_first_strokes_in_order(seed: int) -> None:
         k = len(stroke_lengths(out[i].numpy(), n))
         assert 1 <= k < len(sk)
         assert k <= max(1, int(0.8 * len(sk))), "never more than the upper fraction of the strokes"
-        np.testing.assert_allclose(out[i, :n].numpy(), sketch_to_points(sk[:k], PRE), atol=1e-5)
+        kept = strokes_kept(kind, x[i, : int(lengths[i])].numpy(), len(sk), k)
+        np.testing.assert_allclose(out[i, :n].numpy(), sketch_to_points([sk[j] for j in kept], PRE), atol=1e-5)
         assert not out[i, n:].any()
-
-
-def ink(points: np.ndarray) -> float:
-    return float(np.linalg.norm(np.diff(points[:, 0:2], axis=0), axis=1).sum())
-
-
-@pytest.mark.parametrize("seed", range(5))
-def test_detail_keeps_the_strokes_with_the_most_ink_in_order(seed: int) -> None:
-    x, lengths = batch(SKETCHES)
-    out, new_lengths, damaged = detail_batch(x, lengths, PRE.offset_scale, (0.3, 0.8),
-                                             torch.Generator().manual_seed(seed))
-    assert damaged.tolist() == [True, False, True, True]
-    for i, sk in enumerate(SKETCHES):
-        n = int(new_lengths[i])
-        if not damaged[i]:
-            torch.testing.assert_close(out[i], x[i], atol=1e-5, rtol=0)
-            continue
-        k = len(stroke_lengths(out[i].numpy(), n))
-        assert 1 <= k < len(sk)
-        # each stroke's ink in the model's frame, from the clean input's own points
-        clean = x[i, : int(lengths[i])].numpy()
-        ends = np.flatnonzero((clean[:, 5] > 0.5) | (clean[:, 6] > 0.5))
-        inks = [ink(s) for s in np.split(clean, ends[:-1] + 1)]
-        longest = sorted(sorted(range(len(sk)), key=lambda j: -inks[j])[:k])
-        np.testing.assert_allclose(out[i, :n].numpy(), sketch_to_points([sk[j] for j in longest], PRE), atol=1e-5)
-        assert min(inks[j] for j in longest) >= max(inks[j] for j in range(len(sk)) if j not in longest)
 
 
 def test_rank_loss_with_a_class_reference_uses_the_lower_level() -> None:
