@@ -71,6 +71,8 @@ FULL[full-psa-prefix-late]="conv-compact|22|--rank-weight 8 --rank-margin 0.5 $s
 FULL[full-psa-detail]="conv-compact|22|--rank-weight 8 --rank-margin 0.5 --rank-count 80 --rank-kinds prefix,detail,drop,add,jitter --rank-reference class"
 # the detail lever alone: both prefix parts replaced by `detail`
 FULL[full-detail-all]="conv-compact|22|--rank-weight 8 --rank-margin 0.5 --rank-count 80 --rank-kinds detail,detail,drop,add,jitter --rank-reference class"
+# v4's recipe on every category of the shared data (344): a finer class geometry at the full budget
+FULL[full-psa-classes344]="conv-compact|all|--rank-weight 8 --rank-margin 0.5 $strong_all"
 FULL_ORDER=(full-v3 full-nobin full-raster full-kind-sca full-kind-mul full-kind-add full-bin-t1 full-prefix-class full-hybrid
             full-bin-hold full-classes344)
 declare -A STEPS6=([22]=$(( 6 * 257 )) [all]=$(( 6 * 381 )))  # 6 epochs of 32,824 / 48,704 sketches, batch 128
