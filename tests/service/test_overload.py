@@ -99,7 +99,7 @@ def test_costly_sketches_do_not_stall_the_server(server: ServerProc) -> None:
     # Several such requests at once, so the work lasts long enough to probe on a fast machine too.
     holder: list[httpx.Response] = []
     start = time.perf_counter()
-    bigs = [threading.Thread(target=lambda: holder.append(post(server.url, noisy))) for _ in range(4)]
+    bigs = [threading.Thread(target=lambda: holder.append(post(server.url, noisy))) for _ in range(12)]
     for big in bigs:
         big.start()
     probe_times = []
@@ -111,7 +111,7 @@ def test_costly_sketches_do_not_stall_the_server(server: ServerProc) -> None:
     for big in bigs:
         big.join()
     busy = time.perf_counter() - start
-    assert [r.status_code for r in holder] == [200] * 4
+    assert [r.status_code for r in holder] == [200] * 12
     assert busy > 0.5  # the requests were really costly ...
     assert len(probe_times) >= 3 and max(probe_times) < min(0.5, busy / 3)  # ... and the server answered meanwhile
 
