@@ -173,12 +173,13 @@ def test_many_sketches_at_once_give_the_same_bits_as_one_by_one(real_sketches) -
         FlatSketch(rng.uniform(0, 255, (30, 2)).astype(np.float32), [10, 20]),  # float32 points
         FlatSketch(rng.uniform(0, 255, (7, 2)), [0, 3, 0, 4]),  # empty strokes between
     ]
-    together = flats_to_points(flats, CFG)
-    assert len(together) == len(flats)
-    for flat, got in zip(flats, together, strict=True):
-        want = flat_to_points(flat, CFG)
-        assert got.dtype == np.float32 and got.shape == want.shape
-        assert got.tobytes() == want.tobytes()
+    for group in (flats, flats[:3], flats[-4:]):  # together, and the fewest that go together
+        together = flats_to_points(group, CFG)
+        assert len(together) == len(group)
+        for flat, got in zip(group, together, strict=True):
+            want = flat_to_points(flat, CFG)
+            assert got.dtype == np.float32 and got.shape == want.shape
+            assert got.tobytes() == want.tobytes()
 
 
 def test_many_sketches_at_once_refuse_an_empty_one_like_one_by_one() -> None:
