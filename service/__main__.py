@@ -1,86 +1,22 @@
-"""`python -m service`: run the app with uvicorn, settings from the environment.
+"""`python -m service`: run the service with uvicorn, settings from the environment.
 
-On SIGTERM the service first fails readiness for shutdown_grace_s (so a load balancer stops sending new
-requests) while still serving, then uvicorn stops accepting connections while the batcher drains: queued
-sketches are computed at once, new work gets 503, in-flight requests finish, and the lifespan shutdown
-runs. A second signal, or SIGINT, skips the grace period.
+With workers = 1 (the default) this process is the server (service.server); with SKETCHQ_WORKERS > 1 it is
+the supervisor of that many server processes sharing the port (service.supervisor).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-import signal
-import socket
-import threading
-from collections.abc import Iterator
-from types import FrameType
-
-import uvicorn
-
-from service.core import logs, tracing
 from service.core.settings import Settings
-from service.main import create_app
-from service.state import ServiceState
-from service.transport.http_limits import protocol_for
-
-log = logging.getLogger("service")
-
-
-class DrainingServer(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, state: ServiceState, grace_s: float) -> None:
-        super().__init__(config)
-        self._state = state
-        self._grace_s = grace_s
-        self._draining = False
-
-    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        if sig != signal.SIGTERM or self._draining or self._grace_s <= 0:
-            super().handle_exit(sig, frame)
-            return
-        self._draining = True
-        self._state.draining = True
-        log.info("SIGTERM: failing readiness for %.1f s before stopping", self._grace_s)
-        timer = threading.Timer(self._grace_s, super().handle_exit, (sig, frame))
-        timer.daemon = True
-        timer.start()
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        # uvicorn re-raises the signal that stopped it once it has shut down, so a clean drain would exit
-        # with 143 (SIGTERM) or a KeyboardInterrupt traceback (Ctrl+C): a clean stop exits 0 instead.
-        with super().capture_signals():
-            yield
-            self._captured_signals.clear()
-
-    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        # Drain the batcher while uvicorn closes the listener and waits for in-flight requests: those
-        # requests wait on queued sketches, and the lifespan shutdown would only run after they finished.
-        drain = asyncio.create_task(self._state.drain())
-        try:
-            await super().shutdown(sockets)
-        finally:
-            if self.force_exit:  # a second Ctrl+C: do not wait for the queue
-                drain.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await drain
+from service.server import serve
+from service.supervisor import Supervisor
 
 
 def main() -> None:
     settings = Settings()
-    log_config = logs.configure(settings.log_level, settings.log_format)
-    if settings.otel_traces:
-        tracing.configure()
-    app = create_app(settings)
-    on_block = app.state.service.metrics.rejected.labels("head_abuse").inc  # a connection refused unread
-    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level=settings.log_level,
-                            log_config=log_config,
-                            access_log=False, timeout_graceful_shutdown=int(settings.request_timeout_s) + 1,
-                            http=protocol_for(settings, on_block, app.state.service.http_active), server_header=False,
-                            proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips)
     try:
-        DrainingServer(config, app.state.service, settings.shutdown_grace_s).run()
+        if settings.workers > 1:
+            raise SystemExit(Supervisor(settings).run())
+        serve(settings)
     except KeyboardInterrupt:  # Ctrl+C before the server was up (while loading the model): no traceback
         raise SystemExit(130) from None
 

@@ -13,7 +13,7 @@ from service.cache.base import Cache
 from service.cache.select import make_cache
 from service.core.context import client_id
 from service.core.errors import RateLimitedError, ShuttingDownError
-from service.core.metrics import Metrics
+from service.core.metrics import LIVE_PUBLISH_S, Metrics
 from service.core.settings import Settings
 from service.inference.batcher import Batcher, BatcherConfig
 from service.inference.engine import Engine
@@ -51,7 +51,8 @@ class ServiceState:
         self.in_flight = 0  # requests admitted and not finished
         self._idle = asyncio.Event()
         self._idle.set()
-        metrics.in_flight.set_function(lambda: self.in_flight)
+        self._publisher: asyncio.Task[None] | None = None  # multiprocess metrics: see Metrics.track
+        metrics.track(metrics.in_flight, lambda: self.in_flight)
 
     @contextlib.contextmanager
     def admitted(self) -> Iterator[None]:
@@ -101,8 +102,15 @@ class ServiceState:
                                        engine.device).set(1)
         self.warmed = True
         self.metrics.ready.set(1)
+        if self.metrics.multiprocess:
+            self._publisher = asyncio.create_task(self._publish_live_metrics(), name="sketchq-metrics-publisher")
         log.info("ready in %.1f s: model %s %s, providers %s, buckets %s, cache %s", time.perf_counter() - started,
                  model.name, model.version, engine.providers, buckets, self.cache.backend)
+
+    async def _publish_live_metrics(self) -> None:
+        while True:
+            self.metrics.publish_live()
+            await asyncio.sleep(LIVE_PUBLISH_S)
 
     async def charge(self, cost: int) -> None:
         """Pay a request's cost (sketch evaluations) from its client's budget, or 429 when it is spent."""
@@ -137,6 +145,11 @@ class ServiceState:
 
     async def stop(self) -> None:
         await self.drain()
+        if self._publisher is not None:
+            self._publisher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._publisher
+            self.metrics.publish_live()  # the last values (the process is marked dead when it exits)
         if self.cache is not None:
             await self.cache.close()
         if self.limiter is not None:

@@ -65,7 +65,7 @@ class ServerProc:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.log()}")
             try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200 and self.all_workers_ready():
                     return
             except httpx.HTTPError:
                 pass
@@ -76,6 +76,11 @@ class ServerProc:
 
     def log(self) -> str:
         return Path(self.log_file.name).read_text()
+
+    def all_workers_ready(self) -> bool:
+        """With workers > 1, /readyz answers 200 once one worker is up: the supervisor logs when all are."""
+        workers = int(self.settings.get("workers", 1))
+        return workers == 1 or f"all {workers} workers ready" in self.log()
 
     def signal(self, sig: int = signal.SIGTERM) -> None:
         self.proc.send_signal(sig)

@@ -28,7 +28,15 @@ class Settings(BaseSettings):
     intra_op_threads: int = Field(
         1, ge=0, description="ORT threads inside one batch (0 = ORT default). 1 keeps results bit-identical "
                              "whatever the batch size; parallelism comes from engine_workers")
-    engine_workers: int = Field(2, ge=1, le=64, description="batches computed concurrently (worker threads)")
+    engine_workers: int = Field(
+        2, ge=1, le=64, description="batches computed concurrently (worker threads) in each service process")
+    workers: int = Field(
+        1, ge=1, le=64,
+        description="service processes sharing the port (SO_REUSEPORT, one listening socket each; a supervisor "
+                    "restarts one that dies); each loads the model and runs its own batcher, so CPU work is spread "
+                    "over the cores without one event loop in the way. On a multi-core machine use one per core "
+                    "with engine_workers=1. Caches, rate-limit buckets and the head guard are per process unless "
+                    "Redis is configured (as between replicas); /metrics adds up every process")
 
     # --- micro-batching ---
     max_batch: int = Field(64, ge=1, le=4096, description="most sketches in one model call")

@@ -78,7 +78,7 @@ class Batcher:
         self.config = config
         self._metrics = metrics
         self._queue = BucketQueue(len(config.buckets), config.max_batch, config.max_wait_s, config.adaptive_wait)
-        metrics.queue_depth.set_function(lambda: self._queue.depth)
+        metrics.track(metrics.queue_depth, lambda: self._queue.depth)
         self._threads: list[threading.Thread] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._exited = 0  # worker threads that have returned (counted on the event loop)
