@@ -169,7 +169,10 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--sketches", type=int, default=4096)
     ap.add_argument("--check-sketches", type=int, default=256, help="sketches whose answers are compared")
     ap.add_argument("--tolerance", type=float, default=1e-6, help="relative tolerance on q")
-    ap.add_argument("--max-queue", type=int, default=8192, help="sketchq's queue bound")
+    ap.add_argument("--max-queue", type=int, default=8192, help="sketchq's queue bound (per process)")
+    ap.add_argument("--sketchq-workers", type=int, default=os.cpu_count() or 1,
+                    help="sketchq's service processes (SKETCHQ_WORKERS; default one per core, each with one engine "
+                         "worker; 1: one process with the default two engine workers)")
     ap.add_argument("--triton-venv", type=Path, default=TRITON_VENV)
     ap.add_argument("--triton-args", default="", help="extra arguments for bench/peers/triton_server.py")
     ap.add_argument("--skip", nargs="*", default=[], choices=["ceiling", "cache"])
@@ -209,7 +212,7 @@ def main() -> int:
         for name in args.stacks:
             try:
                 stacks[name] = start_stack(name, args.model_dir, args.max_queue, args.triton_venv,
-                                           args.triton_args.split())
+                                           args.triton_args.split(), args.sketchq_workers)
                 result["stacks"][name] = stacks[name].info
                 log(f"started {name} on port {stacks[name].port}")
             except PeerUnavailable as e:

@@ -132,9 +132,12 @@ class Stack:
         return f"http://127.0.0.1:{self.port}{self.path}"
 
 
-def start_sketchq(model_dir: Path, max_queue: int) -> Stack:
-    """`python -m service` with its defaults except the cache off and the queue bound raised."""
-    settings = {"cache": "off", "max_queue": max_queue}
+def start_sketchq(model_dir: Path, max_queue: int, workers: int = 1) -> Stack:
+    """`python -m service` with its defaults except the cache off and the queue bound raised; with workers > 1,
+    that many processes with one engine worker each (the deployment docs' advice: one process per core)."""
+    settings: dict[str, Any] = {"cache": "off", "max_queue": max_queue}
+    if workers > 1:
+        settings.update(workers=workers, engine_workers=1)
     server = ServerProc(model_dir=model_dir, log_level="warning", **settings)
     return Stack("sketchq", server.port, "/score", server.proc.pid, score_body, score_answers, server.stop,
                  {"command": "python -m service", "settings": settings})
@@ -193,9 +196,9 @@ def triton_settings(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def start_stack(name: str, model_dir: Path, max_queue: int, triton_venv: Path = TRITON_VENV,
-                triton_args: list[str] | None = None) -> Stack:
+                triton_args: list[str] | None = None, sketchq_workers: int = 1) -> Stack:
     if name == "sketchq":
-        return start_sketchq(model_dir, max_queue)
+        return start_sketchq(model_dir, max_queue, sketchq_workers)
     if name == "naive":
         return start_naive(model_dir)
     if name == "triton":
