@@ -124,6 +124,9 @@ class Supervisor:
         port = self._sockets[0].getsockname()[1]
         log.info("supervisor %d: %d workers on http://%s:%d (metrics of all in %s)", os.getpid(), s.workers, s.host,
                  port, metrics_dir)
+        if s.rate_limit and not s.redis_url:
+            log.warning("rate limits without Redis: each of the %d workers keeps its own budgets, so a client may "
+                        "get up to %d times its budget (set SKETCHQ_REDIS_URL to share them)", s.workers, s.workers)
         previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
         try:
             self._workers = [self._start(i) for i in range(s.workers)]
