@@ -9,8 +9,8 @@ With several worker processes (service.supervisor) prometheus_client runs in its
 (PROMETHEUS_MULTIPROC_DIR, set by the supervisor before the workers start): every process writes its values to
 that directory and /metrics, whichever process answers, adds them up (counters and histograms summed; each
 gauge by the rule given with it). Gauges read from a function at scrape time in one process (queue depth,
-requests in flight) are then written by each process once a second (`publish_live`), so another process's
-share may be up to a second old; process_* and python_* metrics are only reported by a single process.
+requests in flight) are then written by each process once a second (`publish_live`), so they may be up to a
+second old; process_* and python_* metrics are only reported by a single process.
 """
 
 from __future__ import annotations
@@ -137,7 +137,8 @@ class Metrics:
         child.observe(seconds)
 
     def track(self, gauge: Gauge, value: Callable[[], float]) -> None:
-        """`gauge` reads `value()`: at scrape time in one process, every LIVE_PUBLISH_S s with several."""
+        """`gauge` reads `value()`: at scrape time in one process, every LIVE_PUBLISH_S s with several (the
+        service's publisher task calls publish_live)."""
         if self.multiprocess:
             self._live.append((gauge, value))
             gauge.set(value())
@@ -152,7 +153,6 @@ class Metrics:
     def render(self) -> bytes:
         if not self.multiprocess:
             return generate_latest(self.registry)
-        self.publish_live()
         registry = CollectorRegistry()
         MultiProcessCollector(registry)  # every process's values, from PROMETHEUS_MULTIPROC_DIR
         return generate_latest(registry)

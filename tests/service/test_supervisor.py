@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,25 @@ def test_two_workers_share_the_port_and_metrics_count_both() -> None:
             assert text.count("sketchq_model_info{") == 1
             assert metric(text, "sketchq_requests_in_flight") == 0
         assert len(worker_pids(server)) == 2
+    finally:
+        server.stop()
+
+
+def test_the_queue_depth_of_another_worker_reaches_metrics() -> None:
+    """A sketch held in one worker's queue (batches wait 3 s for company) shows in /metrics whichever worker
+    answers: each worker writes its function-read gauges once a second (Metrics.track), summed over workers."""
+    server = ServerProc(**WORKERS, batch_wait="fixed", max_wait_ms=3_000, inline_when_idle=False, max_batch=4)
+    try:
+        held = threading.Thread(target=httpx.post, args=(f"{server.url}/score",),
+                                kwargs={"json": {"sketches": [sketch(1)]}, "timeout": 30})
+        held.start()
+        for _ in range(4):  # new connections: both workers answer /metrics, almost surely
+            wait_until(lambda: metric(httpx.get(f"{server.url}/metrics", timeout=10).text,
+                                      "sketchq_queue_depth") == 1, timeout_s=10, what="queue depth 1 in /metrics")
+            assert metric(httpx.get(f"{server.url}/metrics", timeout=10).text, "sketchq_requests_in_flight") == 1
+        held.join(30)
+        wait_until(lambda: metric(httpx.get(f"{server.url}/metrics", timeout=10).text,
+                                  "sketchq_queue_depth") == 0, timeout_s=10, what="the queue empty again")
     finally:
         server.stop()
 
