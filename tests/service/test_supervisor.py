@@ -89,6 +89,24 @@ def test_two_workers_share_the_port_and_metrics_count_both() -> None:
         server.stop()
 
 
+def test_every_worker_answers_the_same_bits_as_one_process(server: ServerProc,
+                                                            sketches: list[dict[str, Any]]) -> None:
+    """Real sketches, one request per new connection (so both workers answer), against the one-process server."""
+    workers = ServerProc(**WORKERS, cache="off")
+    try:
+        seen = set()
+        for s in sketches[:24]:
+            body = {"sketches": [{"strokes": s["strokes"]}]}
+            r = httpx.post(f"{workers.url}/score", json=body, timeout=30)
+            one = httpx.post(f"{server.url}/score", json=body, timeout=30).json()["results"][0]
+            seen.add(r.headers["x-request-id"][:16])
+            got = r.json()["results"][0]
+            assert (got["quality"], got["class"], got["top_k"]) == (one["quality"], one["class"], one["top_k"])
+        assert len(seen) == 2
+    finally:
+        workers.stop()
+
+
 def test_the_queue_depth_of_another_worker_reaches_metrics() -> None:
     """A sketch held in one worker's queue (batches wait 3 s for company) shows in /metrics whichever worker
     answers: each worker writes its function-read gauges once a second (Metrics.track), summed over workers."""
