@@ -73,6 +73,9 @@ FULL[full-psa-detail]="conv-compact|22|--rank-weight 8 --rank-margin 0.5 --rank-
 FULL[full-detail-all]="conv-compact|22|--rank-weight 8 --rank-margin 0.5 --rank-count 80 --rank-kinds detail,detail,drop,add,jitter --rank-reference class"
 # v4's recipe on every category of the shared data (344): a finer class geometry at the full budget
 FULL[full-psa-classes344]="conv-compact|all|--rank-weight 8 --rank-margin 0.5 $strong_all"
+# GACL-Sca (q as a scale, the paper's Sec. 3.3) with v4's ranking: full-kind-sca agreed more with people than any
+# cos run, but lost top-1, AUROC and scribbles; v4's ranking of foreign strokes and jitter may restore those
+FULL[full-sca-psa]="conv-compact|22|--gacl-kind sca --rank-weight 8 --rank-margin 0.5 $strong_all"
 FULL_ORDER=(full-v3 full-nobin full-raster full-kind-sca full-kind-mul full-kind-add full-bin-t1 full-prefix-class full-hybrid
             full-bin-hold full-classes344)
 declare -A STEPS6=([22]=$(( 6 * 257 )) [all]=$(( 6 * 381 )))  # 6 epochs of 32,824 / 48,704 sketches, batch 128
