@@ -79,6 +79,9 @@ FULL[full-sca-psa]="conv-compact|22|--gacl-kind sca --rank-weight 8 --rank-margi
 # GACL-Mul with v4's ranking: full-kind-mul agreed with people far more than any cos run (0.704 against 0.634
 # for full-v3), but its q let scribbles through (0.757 below clean) and lost AUROC; v4's ranking adds foreign strokes
 FULL[full-mul-psa]="conv-compact|22|--gacl-kind mul --rank-weight 8 --rank-margin 0.5 $strong_all"
+# GACL-Mul with v3's ranking strength but foreign strokes in place of one of the two drops: full-mul-psa fixed
+# scribbles but gave back most of the agreement; this ranks scribbles at v3's weight only
+FULL[full-mul-add]="conv-compact|22|--gacl-kind mul --rank-kinds jitter,drop,add"
 FULL_ORDER=(full-v3 full-nobin full-raster full-kind-sca full-kind-mul full-kind-add full-bin-t1 full-prefix-class full-hybrid
             full-bin-hold full-classes344)
 declare -A STEPS6=([22]=$(( 6 * 257 )) [all]=$(( 6 * 381 )))  # 6 epochs of 32,824 / 48,704 sketches, batch 128
