@@ -82,6 +82,10 @@ FULL[full-mul-psa]="conv-compact|22|--gacl-kind mul --rank-weight 8 --rank-margi
 # GACL-Mul with v3's ranking strength but foreign strokes in place of one of the two drops: full-mul-psa fixed
 # scribbles but gave back most of the agreement; this ranks scribbles at v3's weight only
 FULL[full-mul-add]="conv-compact|22|--gacl-kind mul --rank-kinds jitter,drop,add"
+# GACL-Mul's margin range (the paper's l_q, u_q; default 1.1 -> 1.25): how strongly q is tied to the angle. Mul
+# (corr(q, theta) -0.62) agreed with people more than cos (-0.73) and sca (-0.13); twice and half its slope k
+FULL[full-mul-um14]="conv-compact|22|--gacl-kind mul --u-m 1.4"
+FULL[full-mul-um1175]="conv-compact|22|--gacl-kind mul --u-m 1.175"
 FULL_ORDER=(full-v3 full-nobin full-raster full-kind-sca full-kind-mul full-kind-add full-bin-t1 full-prefix-class full-hybrid
             full-bin-hold full-classes344)
 declare -A STEPS6=([22]=$(( 6 * 257 )) [all]=$(( 6 * 381 )))  # 6 epochs of 32,824 / 48,704 sketches, batch 128
