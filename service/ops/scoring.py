@@ -13,7 +13,7 @@ import numpy as np
 from pydantic_core import to_json
 
 from service.api.schemas.common import ModelRef
-from service.api.schemas.score import ScoreRequest
+from service.api.schemas.score_fast import ScoreBody
 from service.cache.base import Cache
 from service.cache.keys import cache_key
 from service.cache.off import NoCache
@@ -41,7 +41,7 @@ class Scorer:
         self._class_index = model.class_index
         self._model_json = to_json(self.model_ref)
 
-    def label_indices(self, req: ScoreRequest) -> list[int | None]:
+    def label_indices(self, req: ScoreBody) -> list[int | None]:
         out: list[int | None] = []
         for i, sketch in enumerate(req.sketches):
             if sketch.label is None:
@@ -72,10 +72,10 @@ class Scorer:
         missing_set = set(missing)
         return [r for r in found if r is not None], [i not in missing_set for i in range(len(points))]
 
-    def _prepare(self, req: ScoreRequest) -> list[np.ndarray]:
+    def _prepare(self, req: ScoreBody) -> list[np.ndarray]:
         return to_points(req.sketches, 0, self.limits, self.model.preprocess)  # (T_i, 7) each
 
-    async def _prepare_async(self, req: ScoreRequest, n_points: int) -> list[np.ndarray]:
+    async def _prepare_async(self, req: ScoreBody, n_points: int) -> list[np.ndarray]:
         """Preprocess; long sketches can take a while to simplify, so big requests leave the event loop."""
         if n_points > INLINE_POINTS:
             return await asyncio.to_thread(self._prepare, req)
@@ -87,7 +87,7 @@ class Scorer:
             points += to_points(req.sketches[first:first + YIELD_EVERY], first, self.limits, cfg)
         return points
 
-    async def score_json(self, req: ScoreRequest) -> bytes:
+    async def score_json(self, req: ScoreBody) -> bytes:
         """The answer to POST /score as JSON bytes (the ScoreResponse schema), built without model objects."""
         n_points = check_request(req, self.limits)
         labels = self.label_indices(req)

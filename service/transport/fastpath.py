@@ -1,7 +1,8 @@
 """POST /score's hot path, in front of FastAPI's middleware stack, router, dependencies and serialisation.
 
 A JSON request (Content-Type application/json) within the body limit is validated straight from the raw
-bytes with `ScoreRequest.model_validate_json` and answered with the bytes `Scorer.score_json` builds: the
+bytes, by msgspec where it has the usual shape (`service.api.schemas.score_fast`), else with
+`ScoreRequest.model_validate_json`, and answered with the bytes `Scorer.score_json` builds: the
 same answer as the FastAPI route, for a fraction of the per-request CPU. Anything else (another route or
 content type, a body over the limit or that fails validation, a client gone while sending, the service
 not serving) goes on to the FastAPI app with what was read replayed, so every such answer (413, 400, 422,
@@ -22,6 +23,7 @@ from pydantic import ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service.api.schemas.score import ScoreRequest
+from service.api.schemas.score_fast import ScoreBody, decode_score
 from service.core.problems import error_response
 from service.state import ServiceState
 from service.transport.body import declared_length, read_body, replay
@@ -61,17 +63,19 @@ class ScoreFastPath:
             return
         start = time.perf_counter()
         read = await read_body(receive, self.max_body_bytes)
-        req = None
+        req: ScoreBody | None = None
         if read.outcome == "complete":
-            with contextlib.suppress(ValidationError):  # the app answers invalid bodies
-                req = ScoreRequest.model_validate_json(read.body)
+            req = decode_score(read.body)
+            if req is None:  # not the usual shape, or invalid
+                with contextlib.suppress(ValidationError):  # the app answers invalid bodies
+                    req = ScoreRequest.model_validate_json(read.body)
         if req is None:  # the app gives the answer (400, 413, 422) exactly as without this path
             await self.app(scope, replay(read.messages, receive), send)
             return
         status = await self._answer(scope, receive, send, req)
         self.state.metrics.observe_request(PATH, "POST", status, time.perf_counter() - start)
 
-    async def _answer(self, scope: Scope, receive: Receive, send: Send, req: ScoreRequest) -> int:
+    async def _answer(self, scope: Scope, receive: Receive, send: Send, req: ScoreBody) -> int:
         scorer = self.state.scorer
         assert scorer is not None
         try:

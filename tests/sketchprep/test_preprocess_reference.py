@@ -30,6 +30,7 @@ from sketchprep.strokes import (
     Sketch,
     flat_from_drawing,
     flat_from_points,
+    flats_from_drawings,
     point_count,
     strokes_from_drawing,
     strokes_from_points,
@@ -178,6 +179,21 @@ def test_flat_sketch_keeps_the_strokes() -> None:
     assert flat_from_drawing([]).strokes() == []
     with pytest.raises(ValueError):  # the totals agree, the strokes do not: never paired up silently
         flat_from_drawing([[[0, 1, 2], [0, 1]], [[3, 4], [2, 3, 4]]])
+
+
+def test_many_drawings_at_once_are_each_drawing_alone(every_category: list[Sketch]) -> None:
+    """flats_from_drawings (a request's sketches in one conversion) gives flat_from_drawing's arrays, a time row
+    ignored as there, and the arrays are views into the one array it returns."""
+    drawings = [strokes_to_drawing(strokes) for strokes in every_category[:50]]
+    drawings[3] = [[*stroke, list(range(len(stroke[0])))] for stroke in drawings[3]]  # with a time row
+    xy, flats = flats_from_drawings(drawings)
+    assert xy.shape == (sum(len(f.xy) for f in flats), 2)
+    for flat, drawing in zip(flats, drawings, strict=True):
+        alone = flat_from_drawing(drawing)
+        assert flat.lengths == alone.lengths and np.array_equal(flat.xy, alone.xy)
+        assert np.shares_memory(flat.xy, xy)
+    with pytest.raises(ValueError):
+        flats_from_drawings([drawings[0], [[[0, 1, 2], [0, 1]], [[3, 4], [2, 3, 4]]]])
 
 
 def test_flat_path_skips_strokes_without_points() -> None:

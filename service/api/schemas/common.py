@@ -53,10 +53,13 @@ def _not_text(v: Any) -> Any:
     return v
 
 
+TOP_K_MAX = 1000  # the most classes an answer lists
+LABEL_MAX_LENGTH = 200  # characters of a sketch's label (a class name)
+
 # Integers of requests: 3 and 3.0, not "3", true or 3.5 (bounds before the validator: they reach the schema)
 NonNegativeInt = Annotated[int, Field(ge=0), BeforeValidator(_not_text)]
 PositiveInt = Annotated[int, Field(ge=1), BeforeValidator(_not_text)]
-TopK = Annotated[int, Field(ge=1, le=1000), BeforeValidator(_not_text)]
+TopK = Annotated[int, Field(ge=1, le=TOP_K_MAX), BeforeValidator(_not_text)]
 
 
 def _pen(v: float) -> float:
@@ -95,7 +98,8 @@ class SketchIn(StrictRequest):
         None, min_length=1,
         description="Sketch-RNN stroke-3 rows [dx, dy, pen]; pen = 1 lifts the pen after the point")
     label: str | None = Field(
-        None, max_length=200, description="the category the client believes the sketch shows; enables label_check")
+        None, max_length=LABEL_MAX_LENGTH,
+        description="the category the client believes the sketch shows; enables label_check")
 
     @field_validator("strokes")
     @classmethod

@@ -6,11 +6,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from service.api.schemas.common import ModelRef, SketchIn, StrictRequest, TopK
 
+TOP_K_DEFAULT = 3
+
 
 class ScoreRequest(StrictRequest):
     sketches: list[SketchIn] = Field(
         min_length=1, description="1 to max_sketches (default 256) sketches, answered in the same order")
-    top_k: TopK = Field(3, description="how many most probable classes to list (capped at the number of classes)")
+    top_k: TopK = Field(
+        TOP_K_DEFAULT, description="how many most probable classes to list (capped at the number of classes)")
 
 
 class ClassProbability(BaseModel):
