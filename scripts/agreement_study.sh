@@ -86,6 +86,9 @@ FULL[full-mul-add]="conv-compact|22|--gacl-kind mul --rank-kinds jitter,drop,add
 # (corr(q, theta) -0.62) agreed with people more than cos (-0.73) and sca (-0.13); twice and half its slope k
 FULL[full-mul-um14]="conv-compact|22|--gacl-kind mul --u-m 1.4"
 FULL[full-mul-um1175]="conv-compact|22|--gacl-kind mul --u-m 1.175"
+# full-mul-add at half the ranking weight: its scribble check (0.981) has room above the 0.85 target, and the
+# foreign-stroke ranking took back half of mul's agreement
+FULL[full-mul-add-w2]="conv-compact|22|--gacl-kind mul --rank-kinds jitter,drop,add --rank-weight 2"
 FULL_ORDER=(full-v3 full-nobin full-raster full-kind-sca full-kind-mul full-kind-add full-bin-t1 full-prefix-class full-hybrid
             full-bin-hold full-classes344)
 declare -A STEPS6=([22]=$(( 6 * 257 )) [all]=$(( 6 * 381 )))  # 6 epochs of 32,824 / 48,704 sketches, batch 128
