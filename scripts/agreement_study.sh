@@ -89,6 +89,9 @@ FULL[full-mul-um1175]="conv-compact|22|--gacl-kind mul --u-m 1.175"
 # full-mul-add at half the ranking weight: its scribble check (0.981) has room above the 0.85 target, and the
 # foreign-stroke ranking took back half of mul's agreement
 FULL[full-mul-add-w2]="conv-compact|22|--gacl-kind mul --rank-kinds jitter,drop,add --rank-weight 2"
+# full-mul-add with the foreign strokes shaken (`scrawl`): a messy addition, not a clean detail, is ranked down,
+# so that q can still reward the details people draw while scribbles lower it
+FULL[full-mul-scrawl]="conv-compact|22|--gacl-kind mul --rank-kinds jitter,drop,scrawl"
 FULL_ORDER=(full-v3 full-nobin full-raster full-kind-sca full-kind-mul full-kind-add full-bin-t1 full-prefix-class full-hybrid
             full-bin-hold full-classes344)
 declare -A STEPS6=([22]=$(( 6 * 257 )) [all]=$(( 6 * 381 )))  # 6 epochs of 32,824 / 48,704 sketches, batch 128

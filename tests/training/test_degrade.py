@@ -10,6 +10,7 @@ torch = pytest.importorskip("torch")
 
 from sketchprep.preprocess import PreprocessConfig, collate, sketch_to_points  # noqa: E402
 from training.losses.degrade import (  # noqa: E402
+    SHAKE_POINTS,
     ClassReference,
     add_foreign_strokes,
     collage,
@@ -20,6 +21,7 @@ from training.losses.degrade import (  # noqa: E402
     points_to_strokes,
     prefix_batch,
     rank_loss,
+    shaken,
 )
 
 PRE = PreprocessConfig()
@@ -184,3 +186,26 @@ def test_class_reference_tracks_a_running_mean_of_log_q_per_class() -> None:
     assert torch.isinf(ref(torch.tensor([1])))[0]
     ref.update(torch.tensor([np.e ** 4]), torch.tensor([0]))
     torch.testing.assert_close(ref(torch.tensor([0])), torch.tensor([3.0]))  # 0.5 * 2 + 0.5 * 4
+
+
+def test_scrawl_adds_shaken_foreign_strokes() -> None:
+    """scrawl: the own strokes kept in order, 1-3 foreign strokes added, each resampled to at least SHAKE_POINTS
+    points that wobble around the donor stroke's line (never exactly on it)."""
+    rng = np.random.default_rng(5)
+    own = points_to_strokes(sketch_to_points(SKETCHES[3], PRE))
+    line = np.array([[0.0, 0.0], [1.0, 0.0]])  # a straight donor stroke: any wobble is off the x axis
+    out = add_foreign_strokes(own, [[line]], rng, shake=True)
+    added = [r for r in out if not any(r is s for s in own)]
+    assert 1 <= len(added) <= 3 and len(out) == len(own) + len(added)
+    for stroke in added:
+        assert len(stroke) >= SHAKE_POINTS
+        side = float(np.ptp(stroke[:, 0]))
+        wobble = np.abs(stroke[:, 1] - np.median(stroke[:, 1]))
+        assert 0.0 < wobble.mean() < side  # off the line, yet the line's shape
+    straight = shaken(np.array([[0.5, 0.5], [0.5, 0.5]]), rng)  # zero length: noise only, no division
+    assert np.isfinite(straight).all()
+    x, lengths = batch(SKETCHES)
+    donors, donor_lengths = batch(SKETCHES[::-1])
+    out, new_lengths, usable = degrade_batch(x, lengths, donors, donor_lengths, PRE, ("scrawl",), (0, 0), (0, 0),
+                                             np.random.default_rng(0))
+    assert (new_lengths > lengths).all() and usable.all() and torch.isfinite(out).all()

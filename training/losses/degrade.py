@@ -10,11 +10,13 @@ sit below the clean sketch's by a relative margin:
 The clean q is detached, so the loss only pushes damaged sketches down and leaves the GACL balance of clean
 sketches alone. No labels are involved: the damage is synthetic. Kinds of damage: `jitter` (Gaussian noise
 on every point), `drop` (a random subset of strokes removed), `add` (1-3 strokes of other real training
-sketches pasted in at random places), `detail` (only the strokes with the most ink kept: the drawing without
-its details) and `collage` (the sketch replaced by as many foreign real strokes
-placed at random: pen strokes that draw nothing). Added strokes are always real pen strokes, never the
-synthetic scribbles (random walks, random curves, zig-zags) of the evaluation's corruption test and of the
-attribution set (training/data/attribution_set.py), so those stay held-out checks.
+sketches pasted in at random places), `scrawl` (the same foreign strokes redrawn by a shaky hand: resampled
+along their length and moved by Gaussian noise, a messy addition rather than a clean detail), `detail` (only
+the strokes with the most ink kept: the drawing without its details) and `collage` (the sketch replaced by as
+many foreign real strokes placed at random: pen strokes that draw nothing). Added strokes are always real pen
+strokes (shaken, for `scrawl`), never the synthetic scribbles (random walks, random curves, zig-zags) of the
+evaluation's corruption test and of the attribution set (training/data/attribution_set.py), so those stay
+held-out checks.
 """
 
 from __future__ import annotations
@@ -129,7 +131,7 @@ def detail_batch(x: torch.Tensor, lengths: torch.Tensor, offset_scale: float, ke
     return out, new_lengths, damaged
 
 
-KINDS = ("jitter", "drop", "prefix", "detail", "add", "collage")
+KINDS = ("jitter", "drop", "prefix", "detail", "add", "scrawl", "collage")
 
 
 def pad_to(x: torch.Tensor, t: int) -> torch.Tensor:
@@ -147,7 +149,7 @@ def degrade_batch(x: torch.Tensor, lengths: torch.Tensor, donors: torch.Tensor, 
                   prefix: tuple[float, float] = (0.3, 0.8)) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Damaged copies of x (B, T, 7): the batch is cut into len(kinds) consecutive parts, one per kind
     (jitter, drop: strokes dropped, prefix: only the first strokes kept, detail: only the strokes with the
-    most ink kept, add: foreign strokes added,
+    most ink kept, add: foreign strokes added, scrawl: shaken foreign strokes added,
     collage: replaced by a collage of foreign strokes with as many strokes as the sketch). Foreign strokes
     come from `donors` (D, T', 7), other real training sketches.
     -> (x' (B, T'', 7), lengths' (B,), usable (B,) bool: the copy really is damaged)."""
@@ -155,7 +157,7 @@ def degrade_batch(x: torch.Tensor, lengths: torch.Tensor, donors: torch.Tensor, 
     if unknown:
         raise ValueError(f"unknown degradation {sorted(unknown)}; expected some of {KINDS}")
     donor_strokes: list[Sketch] = []
-    if {"add", "collage"} & set(kinds):  # only these two paste foreign strokes
+    if {"add", "scrawl", "collage"} & set(kinds):  # only these paste foreign strokes
         donor_strokes = [points_to_strokes(donors[i, : int(donor_lengths[i])].numpy()) for i in range(len(donors))]
         if not donor_strokes:
             raise ValueError("the add and collage degradations need at least one donor sketch")
@@ -173,8 +175,8 @@ def degrade_batch(x: torch.Tensor, lengths: torch.Tensor, donors: torch.Tensor, 
             parts.append(detail_batch(xi, li, pre.offset_scale, prefix, generator))
         else:
             own = [points_to_strokes(xi[k, : int(li[k])].numpy()) for k in range(len(idx))]
-            made = ([add_foreign_strokes(s, donor_strokes, rng) for s in own] if kind == "add"
-                    else [collage(len(s), donor_strokes, rng) for s in own])
+            made = ([add_foreign_strokes(s, donor_strokes, rng, shake=kind == "scrawl") for s in own]
+                    if kind in ("add", "scrawl") else [collage(len(s), donor_strokes, rng) for s in own])
             xk, lk = _from_strokes(made, pre)
             parts.append((xk, lk, torch.ones(len(idx), dtype=torch.bool)))
     t = max(p[0].shape[1] for p in parts)
@@ -237,13 +239,32 @@ def _placed(stroke: np.ndarray, rng: np.random.Generator, size: tuple[float, flo
     return (stroke - lo) * scale + rng.uniform(0.0, 1.0, 2)
 
 
-def add_foreign_strokes(strokes: Sketch, donors: list[Sketch], rng: np.random.Generator) -> Sketch:
+SHAKE_SIGMA = (0.04, 0.12)  # scrawl: noise per point, a fraction of the stroke's longest side
+SHAKE_POINTS = 16  # scrawl: a shaken stroke has at least this many points
+
+
+def shaken(stroke: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A stroke (N, 2) redrawn by a shaky hand: resampled to max(N, SHAKE_POINTS) points evenly along its length,
+    each moved by Gaussian noise of U(SHAKE_SIGMA) x its longest side (its shape stays, its line wobbles)."""
+    arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(stroke, axis=0), axis=1))])  # (N,)
+    if arc[-1] > 0.0:
+        at = np.linspace(0.0, arc[-1], max(len(stroke), SHAKE_POINTS))
+        stroke = np.stack([np.interp(at, arc, stroke[:, 0]), np.interp(at, arc, stroke[:, 1])], axis=1)
+    side = max(float((stroke.max(0) - stroke.min(0)).max()), 1e-3)
+    return stroke + rng.normal(0.0, rng.uniform(*SHAKE_SIGMA) * side, stroke.shape)
+
+
+def add_foreign_strokes(strokes: Sketch, donors: list[Sketch], rng: np.random.Generator,
+                        shake: bool = False) -> Sketch:
     """1-3 strokes of other real sketches (`donors`), rescaled and placed at random, inserted at random
-    positions in the stroke order: an unrelated decoration made of real pen strokes."""
+    positions in the stroke order: an unrelated decoration made of real pen strokes (`shake`: each redrawn
+    by a shaky hand, `shaken`)."""
     out = list(strokes)
     for _ in range(int(rng.integers(1, 4))):
         donor = donors[int(rng.integers(len(donors)))]
         stroke = _placed(donor[int(rng.integers(len(donor)))], rng, (0.2, 0.7))
+        if shake:
+            stroke = shaken(stroke, rng)
         out.insert(int(rng.integers(0, len(out) + 1)), stroke)
     return out
 
