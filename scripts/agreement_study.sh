@@ -92,6 +92,9 @@ FULL[full-mul-add-w2]="conv-compact|22|--gacl-kind mul --rank-kinds jitter,drop,
 # full-mul-add with the foreign strokes shaken (`scrawl`): a messy addition, not a clean detail, is ranked down,
 # so that q can still reward the details people draw while scribbles lower it
 FULL[full-mul-scrawl]="conv-compact|22|--gacl-kind mul --rank-kinds jitter,drop,scrawl"
+# GACL-Mul with unfinished drawings ranked below the class level (prefix-class-strong's ranking, no foreign
+# strokes): does the completeness signal that lifted cos add to mul's gain?
+FULL[full-mul-prefix]="conv-compact|22|--gacl-kind mul --rank-weight 8 --rank-margin 0.5 --rank-kinds prefix,prefix,drop --rank-reference class"
 FULL_ORDER=(full-v3 full-nobin full-raster full-kind-sca full-kind-mul full-kind-add full-bin-t1 full-prefix-class full-hybrid
             full-bin-hold full-classes344)
 declare -A STEPS6=([22]=$(( 6 * 257 )) [all]=$(( 6 * 381 )))  # 6 epochs of 32,824 / 48,704 sketches, batch 128
