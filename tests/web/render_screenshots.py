@@ -32,7 +32,7 @@ from web_support import (  # noqa: E402
     wait_scored,
 )
 
-CATEGORY = "owl"  # with scorer v5, a recognised owl with a blamed stroke is among the first 200
+CATEGORY = "bird"
 
 
 def render(browser: object, url: str, out: Path, drawing: list, category: str = CATEGORY) -> list[Path]:
