@@ -16,58 +16,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
-from typing import Any
-
-import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import load_sketches, write_bodies  # noqa: E402
+from run import load, load_sketches, write_bodies  # noqa: E402
+from server_proc import ServerProc  # noqa: E402  (on the path through run)
 
 from sketchprep.card import ModelCard  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def serve(tree: Path, model_dir: Path, settings: dict[str, str]) -> tuple[subprocess.Popen, int]:
-    """`python -m service` from `tree` (its own packages first on the path), ready to answer."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SKETCHQ_")}
-    env.update({"PYTHONPATH": str(tree), "SKETCHQ_PORT": str(port), "SKETCHQ_HOST": "127.0.0.1",
-                "SKETCHQ_MODEL_DIR": str(model_dir), "SKETCHQ_CACHE": "off", "SKETCHQ_MAX_QUEUE": "8192",
-                "SKETCHQ_LOG_LEVEL": "warning"})
-    env.update({f"SKETCHQ_{k.upper()}": v for k, v in settings.items()})
-    proc = subprocess.Popen([sys.executable, "-m", "service"], cwd=tree, env=env)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the server of {tree} exited with {proc.returncode}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                return proc, port
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError(f"the server of {tree} did not get ready in 120 s")
-
-
-def drive(port: int, bodies: Path, concurrency: int, duration: float, warmup: float) -> dict[str, Any]:
-    cmd = [sys.executable, str(REPO / "bench" / "load.py"), "--port", str(port), "--bodies", str(bodies),
-           "--concurrency", str(concurrency), "--duration", str(duration), "--warmup", str(warmup)]
-    return json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
 
 
 def main() -> None:
@@ -95,16 +56,16 @@ def main() -> None:
             runs = []
             for rnd in range(1, args.rounds + 1):
                 for name, tree in (("base", base_tree), ("new", REPO)):
-                    proc, port = serve(tree, args.model_dir.resolve(), settings)
+                    server = ServerProc(tree=tree, model_dir=args.model_dir.resolve(), cache="off", max_queue=8192,
+                                        log_level="warning", **settings)
                     try:
                         for n, c in points:
-                            r = drive(port, bodies[n], c, args.duration, args.warmup)
+                            r = load(server, bodies[n], c, args.duration, args.warmup)
                             runs.append({"round": rnd, "revision": name, "point": f"{n}x{c}",
                                          "sketches_per_s": round(r["requests_per_s"] * n, 1), "p50_ms": r["p50_ms"]})
                             print(json.dumps(runs[-1]), file=sys.stderr)
                     finally:
-                        proc.terminate()
-                        proc.wait(30)
+                        server.stop()
         finally:
             subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(base_tree)], check=False)
     summary = {}

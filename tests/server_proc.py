@@ -46,9 +46,10 @@ def wait_until(check: Callable[[], Any], timeout_s: float = 15.0, what: str = "t
 
 class ServerProc:
     """The server with settings given as SKETCHQ_* variables (no shutdown grace unless asked for); ready when
-    the constructor returns."""
+    the constructor returns. `tree`: the source tree to run it from (another revision's checkout; its packages
+    come first on the path)."""
 
-    def __init__(self, **settings: Any) -> None:
+    def __init__(self, tree: Path = REPO, **settings: Any) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.settings = settings
@@ -56,9 +57,11 @@ class ServerProc:
         env.update({"SKETCHQ_PORT": str(self.port), "SKETCHQ_HOST": "127.0.0.1", "SKETCHQ_SHUTDOWN_GRACE_S": "0",
                     "SKETCHQ_LOG_LEVEL": "info", "PYTHONUNBUFFERED": "1"})
         env.update({f"SKETCHQ_{k.upper()}": str(v) for k, v in settings.items()})
+        if tree != REPO:
+            env["PYTHONPATH"] = str(tree)
         self.log_file = tempfile.NamedTemporaryFile(  # noqa: SIM115  (closed in stop())
             "w+", prefix="sketchq-server-", suffix=".log", delete=False)
-        self.proc = subprocess.Popen([sys.executable, "-m", "service"], cwd=REPO, env=env,
+        self.proc = subprocess.Popen([sys.executable, "-m", "service"], cwd=tree, env=env,
                                      stdout=self.log_file, stderr=subprocess.STDOUT)
         # With workers > 1, ready once every process has answered /readyz 200 (each new connection lands on
         # one of them; the first 16 hex digits of x-request-id are the answering process's own prefix).
