@@ -125,11 +125,11 @@ def to_flats(sketches: Sequence[SketchBody], first: int, limits: Limits) -> list
     together (`flats_from_drawings`, one magnitude check). Where a limit is exceeded they are gone through one
     by one, so the error names the first sketch at fault, as it would without the grouping."""
     group = [i for i, sketch in enumerate(sketches) if _two_rows(sketch)]
-    counts = [[len(stroke[0]) for stroke in sketches[i].strokes] for i in group]  # type: ignore[union-attr]
     out: list[FlatSketch | None] = [None] * len(sketches)
-    if len(group) > 1 and all(len(c) <= limits.max_strokes and sum(c) <= limits.max_input_points for c in counts):
+    if len(group) > 1:  # (the lists are parsed already: converting costs what counting the points would)
         xy, flats = flats_from_drawings([sketches[i].strokes for i in group])  # type: ignore[misc]
-        if float(np.abs(xy).max()) <= limits.max_abs_coordinate:
+        if (all(len(f.lengths) <= limits.max_strokes and len(f.xy) <= limits.max_input_points for f in flats)
+                and float(np.abs(xy).max()) <= limits.max_abs_coordinate):
             for i, flat in zip(group, flats, strict=True):
                 out[i] = flat
     return [flat if flat is not None else to_flat(sketch, ["body", "sketches", i], limits)
