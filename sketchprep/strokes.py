@@ -52,14 +52,8 @@ def strokes_from_drawing(drawing: Sequence[Sequence[Sequence[float]]]) -> Sketch
 
 def flat_from_drawing(drawing: Sequence[Sequence[Sequence[float]]]) -> FlatSketch:
     """Quick, Draw! `drawing` ([[xs, ys(, ts)], ...]) to one array (a time row is ignored): the same numbers
-    as `strokes_from_drawing`, built with one numpy conversion for the whole sketch."""
-    lengths = [len(stroke[0]) for stroke in drawing]
-    if [len(stroke[1]) for stroke in drawing] != lengths:
-        raise ValueError("a stroke's xs and ys differ in length")
-    xs = list(chain.from_iterable(stroke[0] for stroke in drawing))
-    ys = list(chain.from_iterable(stroke[1] for stroke in drawing))
-    xy = np.array((xs, ys), dtype=np.float64).T  # (N, 2), a view of the (2, N) array
-    return FlatSketch(xy, lengths)
+    as `strokes_from_drawing`, built with one numpy conversion for the whole sketch (`flats_from_drawings`)."""
+    return flats_from_drawings([drawing])[1][0]
 
 
 def flats_from_drawings(drawings: Sequence[Sequence[Sequence[Sequence[float]]]]) -> tuple[np.ndarray, list[FlatSketch]]:
