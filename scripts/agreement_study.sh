@@ -99,6 +99,10 @@ FULL[full-mul-prefix]="conv-compact|22|--gacl-kind mul --rank-weight 8 --rank-ma
 # temperature 1.0 instead of 0.1 (the recipe: 5 cut points for 2 epochs, rising to 20 over 4, then continuous q)
 FULL[full-mul-nobin]="conv-compact|22|--gacl-kind mul --no-soft-binning"
 FULL[full-mul-bin-t1]="conv-compact|22|--gacl-kind mul --bin-temperature 1.0"
+# full-mul-add with a counterweight: the drawing without its details (only its longest strokes) ranked below
+# the drawing itself, so that q learns "its own details raise q" beside "foreign strokes lower it" instead of
+# "any added stroke lowers it" (every ranking of added strokes alone took back mul's gain)
+FULL[full-mul-add-detail]="conv-compact|22|--gacl-kind mul --rank-kinds jitter,drop,add,detail"
 FULL_ORDER=(full-v3 full-nobin full-raster full-kind-sca full-kind-mul full-kind-add full-bin-t1 full-prefix-class full-hybrid
             full-bin-hold full-classes344)
 declare -A STEPS6=([22]=$(( 6 * 257 )) [all]=$(( 6 * 381 )))  # 6 epochs of 32,824 / 48,704 sketches, batch 128
