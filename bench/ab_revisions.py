@@ -3,12 +3,14 @@
 Run-to-run conditions on a shared machine move single throughput figures by 5 % and more (bench/README.md), so a
 change is judged against the revision before it in the same run: `--base` is checked out into a temporary git
 worktree, and each round starts the base's server and then the working tree's (`python -m service` from each tree,
-the same settings and model, `--settings` added to both), drives each through the load points with bench/load.py
-and stops it. JSON to stdout and --out: per round, revision and point the sketches/s and p50; the mean of each;
+the same settings and model, `--settings` added to both and `--new-settings` to the working tree's only), drives
+each through the load points with bench/load.py and stops it. With `--base HEAD` and `--new-settings` it compares
+two settings of the same code. JSON to stdout and --out: per round, revision and point the sketches/s and p50; the mean of each;
 the ratio new / base.
 
     python bench/ab_revisions.py --base HEAD~1 --points 1x32 64x8 --rounds 3 \\
         --settings workers=2 engine_workers=1 --out /tmp/ab.json
+    python bench/ab_revisions.py --base HEAD --settings workers=2 engine_workers=1 --new-settings max_batch=256
 """
 
 from __future__ import annotations
@@ -41,9 +43,11 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=5.0)
     ap.add_argument("--warmup", type=float, default=2.0)
     ap.add_argument("--settings", nargs="*", default=[], help="NAME=VALUE service settings for both revisions")
+    ap.add_argument("--new-settings", nargs="*", default=[], help="NAME=VALUE settings for the working tree only")
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
     settings = dict(s.split("=", 1) for s in args.settings)
+    new_settings = settings | dict(s.split("=", 1) for s in args.new_settings)
     points = [tuple(int(v) for v in p.split("x")) for p in args.points]
     card = ModelCard.load(args.model_dir)
     with tempfile.TemporaryDirectory(prefix="sketchq-ab-") as tmp:
@@ -55,9 +59,9 @@ def main() -> None:
             bodies = {n: write_bodies(Path(tmp) / f"score-{n}.jsonl", sketches, n) for n in {n for n, _ in points}}
             runs = []
             for rnd in range(1, args.rounds + 1):
-                for name, tree in (("base", base_tree), ("new", REPO)):
+                for name, tree, tree_settings in (("base", base_tree, settings), ("new", REPO, new_settings)):
                     server = ServerProc(tree=tree, model_dir=args.model_dir.resolve(), cache="off", max_queue=8192,
-                                        log_level="warning", **settings)
+                                        log_level="warning", **tree_settings)
                     try:
                         for n, c in points:
                             r = load(server, bodies[n], c, args.duration, args.warmup)
@@ -79,7 +83,7 @@ def main() -> None:
                                                             capture_output=True, text=True).stdout.strip(),
            "new_commit": subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True,
                                         text=True).stdout.strip(),
-           "settings": settings, "rounds": args.rounds, "duration_s": args.duration, "runs": runs,
+           "settings": settings, "new_settings": new_settings, "rounds": args.rounds, "duration_s": args.duration, "runs": runs,
            "summary": summary, "load_average_end": list(os.getloadavg())}
     text = json.dumps(out, indent=1)
     print(text)
