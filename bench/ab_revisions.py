@@ -5,8 +5,8 @@ change is judged against the revision before it in the same run: `--base` is che
 worktree, and each round starts the base's server and then the working tree's (`python -m service` from each tree,
 the same settings and model, `--settings` added to both and `--new-settings` to the working tree's only), drives
 each through the load points with bench/load.py and stops it. With `--base HEAD` and `--new-settings` it compares
-two settings of the same code. JSON to stdout and --out: per round, revision and point the sketches/s and p50; the mean of each;
-the ratio new / base.
+two settings of the same code. JSON to stdout and --out: per round, revision and point the sketches/s and p50;
+the mean of each; the ratio new / base.
 
     python bench/ab_revisions.py --base HEAD~1 --points 1x32 64x8 --rounds 3 \\
         --settings workers=2 engine_workers=1 --out /tmp/ab.json
@@ -83,7 +83,8 @@ def main() -> None:
                                                             capture_output=True, text=True).stdout.strip(),
            "new_commit": subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True,
                                         text=True).stdout.strip(),
-           "settings": settings, "new_settings": new_settings, "rounds": args.rounds, "duration_s": args.duration, "runs": runs,
+           "settings": settings, "new_settings": new_settings, "rounds": args.rounds, "duration_s": args.duration,
+           "runs": runs,
            "summary": summary, "load_average_end": list(os.getloadavg())}
     text = json.dumps(out, indent=1)
     print(text)

@@ -103,6 +103,10 @@ FULL[full-mul-bin-t1]="conv-compact|22|--gacl-kind mul --bin-temperature 1.0"
 # the drawing itself, so that q learns "its own details raise q" beside "foreign strokes lower it" instead of
 # "any added stroke lowers it" (every ranking of added strokes alone took back mul's gain)
 FULL[full-mul-add-detail]="conv-compact|22|--gacl-kind mul --rank-kinds jitter,drop,add,detail"
+# GACL-Mul with its own strokes redrawn by an unsteady hand (`wobble`) ranked below the drawing: the pairs mul gets
+# wrong most confidently are wavering triangles and squares over straight ones (more points, more q); wobbly lines
+# ranked down, without any stroke added, may also lower q for scribbles without the "more strokes, lower q" pull
+FULL[full-mul-wobble]="conv-compact|22|--gacl-kind mul --rank-kinds jitter,drop,wobble"
 FULL_ORDER=(full-v3 full-nobin full-raster full-kind-sca full-kind-mul full-kind-add full-bin-t1 full-prefix-class full-hybrid
             full-bin-hold full-classes344)
 declare -A STEPS6=([22]=$(( 6 * 257 )) [all]=$(( 6 * 381 )))  # 6 epochs of 32,824 / 48,704 sketches, batch 128

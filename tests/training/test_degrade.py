@@ -22,6 +22,7 @@ from training.losses.degrade import (  # noqa: E402
     prefix_batch,
     rank_loss,
     shaken,
+    wobbled,
 )
 
 PRE = PreprocessConfig()
@@ -209,3 +210,27 @@ def test_scrawl_adds_shaken_foreign_strokes() -> None:
     out, new_lengths, usable = degrade_batch(x, lengths, donors, donor_lengths, PRE, ("scrawl",), (0, 0), (0, 0),
                                              np.random.default_rng(0))
     assert (new_lengths > lengths).all() and usable.all() and torch.isfinite(out).all()
+
+
+def test_wobble_redraws_the_own_strokes_with_a_waver() -> None:
+    """wobble: as many strokes as before, each near its old line (the drift is a few hundredths of the frame),
+    and a straight line comes back wavering: points off the line, more of them than its two."""
+    rng = np.random.default_rng(3)
+    line = np.array([[0.0, 0.5], [1.0, 0.5]])
+    dot = np.array([[0.2, 0.2]])
+    for _ in range(20):
+        out = wobbled([line, dot], rng)
+        assert len(out) == 2 and len(out[1]) == 1
+        wavy = out[0]
+        assert len(wavy) > 2 and np.isfinite(wavy).all()
+        off = np.abs(wavy[:, 1] - 0.5)
+        assert off.max() > 2.0 / 255.0  # wavers beyond the data's own simplification tolerance
+        assert off.max() < 0.15  # yet stays the same line
+        assert wavy[0, 0] < 0.2 and wavy[-1, 0] > 0.8  # from one end to the other
+    x, lengths = batch(SKETCHES)
+    out, new_lengths, usable = degrade_batch(x, lengths, x, lengths, PRE, ("wobble",), (0, 0), (0, 0),
+                                             np.random.default_rng(0))
+    assert usable.all() and torch.isfinite(out).all()
+    for k in range(len(SKETCHES)):  # the same number of strokes, each still one stroke
+        assert len(points_to_strokes(out[k, : int(new_lengths[k])].numpy())) == \
+            len(points_to_strokes(x[k, : int(lengths[k])].numpy()))

@@ -12,7 +12,9 @@ sketches alone. No labels are involved: the damage is synthetic. Kinds of damage
 on every point), `drop` (a random subset of strokes removed), `add` (1-3 strokes of other real training
 sketches pasted in at random places), `scrawl` (the same foreign strokes redrawn by a shaky hand: resampled
 along their length and moved by Gaussian noise, a messy addition rather than a clean detail), `detail` (only
-the strokes with the most ink kept: the drawing without its details) and `collage` (the sketch replaced by as
+the strokes with the most ink kept: the drawing without its details), `wobble` (the drawing's own strokes
+redrawn by an unsteady hand: resampled along their length, moved by a smooth drift and simplified as the data
+is, so a straight line becomes a wavering one with more points) and `collage` (the sketch replaced by as
 many foreign real strokes placed at random: pen strokes that draw nothing). Added strokes are always real pen
 strokes (shaken, for `scrawl`), never the synthetic scribbles (random walks, random curves, zig-zags) of the
 evaluation's corruption test and of the attribution set (training/data/attribution_set.py), so those stay
@@ -25,6 +27,7 @@ import numpy as np
 import torch
 
 from sketchprep.preprocess import PreprocessConfig, collate, sketch_to_points
+from sketchprep.rdp import rdp
 from sketchprep.strokes import Sketch
 from training.data.augment import keep_points, stroke_bounds, with_positions
 
@@ -131,7 +134,7 @@ def detail_batch(x: torch.Tensor, lengths: torch.Tensor, offset_scale: float, ke
     return out, new_lengths, damaged
 
 
-KINDS = ("jitter", "drop", "prefix", "detail", "add", "scrawl", "collage")
+KINDS = ("jitter", "drop", "prefix", "detail", "add", "scrawl", "wobble", "collage")
 
 
 def pad_to(x: torch.Tensor, t: int) -> torch.Tensor:
@@ -149,9 +152,9 @@ def degrade_batch(x: torch.Tensor, lengths: torch.Tensor, donors: torch.Tensor, 
                   prefix: tuple[float, float] = (0.3, 0.8)) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Damaged copies of x (B, T, 7): the batch is cut into len(kinds) consecutive parts, one per kind
     (jitter, drop: strokes dropped, prefix: only the first strokes kept, detail: only the strokes with the
-    most ink kept, add: foreign strokes added, scrawl: shaken foreign strokes added,
-    collage: replaced by a collage of foreign strokes with as many strokes as the sketch). Foreign strokes
-    come from `donors` (D, T', 7), other real training sketches.
+    most ink kept, add: foreign strokes added, scrawl: shaken foreign strokes added, wobble: its own strokes
+    redrawn by an unsteady hand, collage: replaced by a collage of foreign strokes with as many strokes as the
+    sketch). Foreign strokes come from `donors` (D, T', 7), other real training sketches.
     -> (x' (B, T'', 7), lengths' (B,), usable (B,) bool: the copy really is damaged)."""
     unknown = set(kinds) - set(KINDS)
     if unknown:
@@ -175,8 +178,12 @@ def degrade_batch(x: torch.Tensor, lengths: torch.Tensor, donors: torch.Tensor, 
             parts.append(detail_batch(xi, li, pre.offset_scale, prefix, generator))
         else:
             own = [points_to_strokes(xi[k, : int(li[k])].numpy()) for k in range(len(idx))]
-            made = ([add_foreign_strokes(s, donor_strokes, rng, shake=kind == "scrawl") for s in own]
-                    if kind in ("add", "scrawl") else [collage(len(s), donor_strokes, rng) for s in own])
+            if kind in ("add", "scrawl"):
+                made = [add_foreign_strokes(s, donor_strokes, rng, shake=kind == "scrawl") for s in own]
+            elif kind == "wobble":
+                made = [wobbled(s, rng) for s in own]
+            else:
+                made = [collage(len(s), donor_strokes, rng) for s in own]
             xk, lk = _from_strokes(made, pre)
             parts.append((xk, lk, torch.ones(len(idx), dtype=torch.bool)))
     t = max(p[0].shape[1] for p in parts)
@@ -276,4 +283,32 @@ def collage(n_strokes: int, donors: list[Sketch], rng: np.random.Generator) -> S
     for _ in range(max(1, n_strokes)):
         donor = donors[int(rng.integers(len(donors)))]
         out.append(_placed(donor[int(rng.integers(len(donor)))], rng, (0.2, 1.0)))
+    return out
+
+
+WOBBLE_SIGMA = (0.01, 0.03)  # wobble: the drift's size per sketch, a fraction of the drawing's longest side (1)
+WOBBLE_STEP = 0.01  # wobble: a stroke is redrawn with a point every this much of the frame along it
+WOBBLE_KNOTS = 0.12  # wobble: the drift takes a new random value every this much of the frame (a waver, not a jitter)
+WOBBLE_RDP = 2.0 / 255.0  # wobble: simplified like the Quick, Draw! data (RDP, epsilon 2 on its 255-unit frame)
+
+
+def wobbled(strokes: Sketch, rng: np.random.Generator) -> Sketch:
+    """The drawing's own strokes (each (N, 2), model frame) redrawn by an unsteady hand: each stroke resampled
+    every WOBBLE_STEP along its length and moved by a smooth random drift (Gaussian values of standard deviation
+    U(WOBBLE_SIGMA) every WOBBLE_KNOTS of its length, joined linearly), then simplified as the data is. Its
+    shape stays; its lines waver and carry more points, like the wobbly drawings q should rank below clean
+    ones (a jittered line keeps its points and stays straight between them)."""
+    sigma = rng.uniform(*WOBBLE_SIGMA)
+    out = []
+    for stroke in strokes:
+        arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(stroke, axis=0), axis=1))])  # (N,)
+        if arc[-1] <= 0.0:  # a dot: moved, nothing to waver
+            out.append(stroke + rng.normal(0.0, sigma, 2))
+            continue
+        at = np.linspace(0.0, arc[-1], max(len(stroke), int(arc[-1] / WOBBLE_STEP) + 1))  # (M,)
+        line = np.stack([np.interp(at, arc, stroke[:, 0]), np.interp(at, arc, stroke[:, 1])], axis=1)  # (M, 2)
+        knots = np.linspace(0.0, arc[-1], int(arc[-1] / WOBBLE_KNOTS) + 2)  # (K,) K >= 2
+        values = rng.normal(0.0, sigma, (len(knots), 2))  # (K, 2)
+        drift = np.stack([np.interp(at, knots, values[:, k]) for k in range(2)], axis=1)  # (M, 2)
+        out.append(rdp(line + drift, WOBBLE_RDP))
     return out
