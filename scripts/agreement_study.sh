@@ -107,6 +107,8 @@ FULL[full-mul-add-detail]="conv-compact|22|--gacl-kind mul --rank-kinds jitter,d
 # wrong most confidently are wavering triangles and squares over straight ones (more points, more q); wobbly lines
 # ranked down, without any stroke added, may also lower q for scribbles without the "more strokes, lower q" pull
 FULL[full-mul-wobble]="conv-compact|22|--gacl-kind mul --rank-kinds jitter,drop,wobble"
+# the same, the wavering copy also below the class level (other clean drawings of its category, not only its own)
+FULL[full-mul-wobble-class]="conv-compact|22|--gacl-kind mul --rank-kinds jitter,drop,wobble --rank-reference class"
 FULL_ORDER=(full-v3 full-nobin full-raster full-kind-sca full-kind-mul full-kind-add full-bin-t1 full-prefix-class full-hybrid
             full-bin-hold full-classes344)
 declare -A STEPS6=([22]=$(( 6 * 257 )) [all]=$(( 6 * 381 )))  # 6 epochs of 32,824 / 48,704 sketches, batch 128
