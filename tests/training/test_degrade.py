@@ -10,17 +10,19 @@ torch = pytest.importorskip("torch")
 
 from sketchprep.preprocess import PreprocessConfig, collate, sketch_to_points  # noqa: E402
 from training.losses.degrade import (  # noqa: E402
-    SHAKE_POINTS,
     ClassReference,
-    add_foreign_strokes,
-    collage,
     degrade_batch,
     detail_batch,
     drop_strokes_batch,
     jitter_batch,
-    points_to_strokes,
     prefix_batch,
     rank_loss,
+)
+from training.losses.stroke_damage import (  # noqa: E402
+    SHAKE_POINTS,
+    add_foreign_strokes,
+    collage,
+    points_to_strokes,
     shaken,
     wobbled,
 )
