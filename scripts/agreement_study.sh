@@ -109,6 +109,12 @@ FULL[full-mul-add-detail]="conv-compact|22|--gacl-kind mul --rank-kinds jitter,d
 FULL[full-mul-wobble]="conv-compact|22|--gacl-kind mul --rank-kinds jitter,drop,wobble"
 # the same, the wavering copy also below the class level (other clean drawings of its category, not only its own)
 FULL[full-mul-wobble-class]="conv-compact|22|--gacl-kind mul --rank-kinds jitter,drop,wobble --rank-reference class"
+# Every kind put in place of the second "drop" of the recipe's ranking (jitter,drop,drop over 64 sketches) cost mul
+# 0.03-0.045 (add, scrawl, detail+add, wobble), except prefix, itself a "fewer strokes" kind (-0.008): is it the
+# added kind that costs, or the halved share of dropped strokes? Foreign strokes added beside both drops (a fourth
+# part, 86 ranked sketches so each part keeps its size), and a third drop in that place
+FULL[full-mul-add-keepdrop]="conv-compact|22|--gacl-kind mul --rank-kinds jitter,drop,drop,add --rank-count 86"
+FULL[full-mul-drop3]="conv-compact|22|--gacl-kind mul --rank-kinds jitter,drop,drop,drop --rank-count 86"
 FULL_ORDER=(full-v3 full-nobin full-raster full-kind-sca full-kind-mul full-kind-add full-bin-t1 full-prefix-class full-hybrid
             full-bin-hold full-classes344)
 declare -A STEPS6=([22]=$(( 6 * 257 )) [all]=$(( 6 * 381 )))  # 6 epochs of 32,824 / 48,704 sketches, batch 128
