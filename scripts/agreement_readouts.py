@@ -24,12 +24,12 @@ import numpy as np
 
 from sketchprep.preprocess import PreprocessConfig
 from sketchprep.strokes import Sketch
-from training.data.corrupt import KINDS, corruption_series
 from training.data.splits import load_splits
 from training.engine.checkpoints import load_net, probability_scale
 from training.engine.config import DEFAULT_DATA
 from training.engine.predict import score_strokes
 from training.evaluation.agreement import DEFAULT_PAIRS, agreement, load_pairs
+from training.evaluation.evaluate import corruption_test
 from training.evaluation.stats import auroc
 
 AUROC_CATEGORIES = ("eye", "mouth", "monkey")  # as `sketchq-train evaluate`
@@ -83,20 +83,8 @@ def main() -> None:
         pos = np.array([bool(r.recognized) for r in recs])
         rec_scores = readouts(score_strokes(net, [r.strokes for r in recs], pre, s))
         result["auroc_recognized"] = {k: round(auroc(v[pos], v[~pos]), 3) for k, v in rec_scores.items()}
-        data = sets["val"]  # the corruption test of training.evaluation.evaluate, for every readout
-        rng = np.random.default_rng(args.seed)
-        pick = rng.choice(len(data), size=min(args.corruption_sample, len(data)), replace=False)
-        clean = readouts(score_strokes(net, [data.records[i].strokes for i in pick], pre, s))
-        below = {}
-        for kind in KINDS:
-            series, keep = [], []
-            for j, i in enumerate(pick):
-                ser = corruption_series(data.records[i].strokes, kind, rng)
-                if ser is not None:
-                    series.extend(ser)
-                    keep.append(j)
-            damaged = readouts(score_strokes(net, series, pre, s))
-            below[kind] = {k: round(float((damaged[k][2::3] < clean[k][keep]).mean()), 3) for k in damaged}
+        corr = corruption_test(net, sets["val"], args.corruption_sample, pre, s, args.seed, readout=readouts)
+        below = {kind: {k: round(v[k]["below_clean_at_3"], 3) for k in v if k != "n"} for kind, v in corr.items()}
         result["below_clean_at_3"] = below
         print(json.dumps(result), flush=True)
 

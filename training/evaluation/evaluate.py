@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
@@ -78,11 +79,14 @@ def recognized_auroc(net: SketchQualityNet, sets: dict[str, SketchSet], splits: 
 
 
 def corruption_test(net: SketchQualityNet, data: SketchSet, n: int, pre: PreprocessConfig, s: float,
-                    seed: int) -> dict:
-    """Fraction of sketches whose score falls monotonically over severities 1-3 (and at severity 3)."""
+                    seed: int, readout: Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]] | None = None,
+                    ) -> dict:
+    """Fraction of sketches whose score falls monotonically over severities 1-3 (and at severity 3), for the
+    SCORES, or for the scores `readout` derives from score_strokes' outputs."""
+    read = readout or (lambda out: {k: out[k] for k in SCORES})
     rng = np.random.default_rng(seed)
     pick = rng.choice(len(data), size=min(n, len(data)), replace=False)
-    clean = score_strokes(net, [data.records[i].strokes for i in pick], pre, s)
+    clean = read(score_strokes(net, [data.records[i].strokes for i in pick], pre, s))
     out = {}
     for kind in KINDS:
         series, keep = [], []
@@ -91,9 +95,9 @@ def corruption_test(net: SketchQualityNet, data: SketchSet, n: int, pre: Preproc
             if ser is not None:
                 series.extend(ser)
                 keep.append(j)
-        sc = score_strokes(net, series, pre, s)
-        res = {"n": len(keep)}
-        for k in SCORES:
+        sc = read(score_strokes(net, series, pre, s))
+        res: dict = {"n": len(keep)}
+        for k in sc:
             levels = np.stack([clean[k][keep]] + [sc[k][lvl::3] for lvl in range(3)], axis=1)  # (n, 4)
             res[k] = {"monotone": float((np.diff(levels, axis=1) < 0).all(1).mean()),
                       "below_clean_at_3": float((levels[:, 3] < levels[:, 0]).mean())}
