@@ -115,6 +115,8 @@ FULL[full-mul-wobble-class]="conv-compact|22|--gacl-kind mul --rank-kinds jitter
 # part, 86 ranked sketches so each part keeps its size), and a third drop in that place
 FULL[full-mul-add-keepdrop]="conv-compact|22|--gacl-kind mul --rank-kinds jitter,drop,drop,add --rank-count 86"
 FULL[full-mul-drop3]="conv-compact|22|--gacl-kind mul --rank-kinds jitter,drop,drop,drop --rank-count 86"
+# capacity: GACL-Mul on a wider encoder (conv-wide, 1.99M parameters against 0.89M; its own softmax stage)
+FULL[full-mul-wide]="conv-wide|22|--gacl-kind mul"
 FULL_ORDER=(full-v3 full-nobin full-raster full-kind-sca full-kind-mul full-kind-add full-bin-t1 full-prefix-class full-hybrid
             full-bin-hold full-classes344)
 declare -A STEPS6=([22]=$(( 6 * 257 )) [all]=$(( 6 * 381 )))  # 6 epochs of 32,824 / 48,704 sketches, batch 128

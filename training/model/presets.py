@@ -27,6 +27,8 @@ ENCODER_PRESETS: dict[str, EncoderSpec] = {
     "bilstm-small-offsets": EncoderSpec("bilstm", asdict(BiLSTMEncoderConfig(hidden=128, out_dim=256,
                                                                           input_features=tuple(range(7))))),
     "conv-compact-abs": EncoderSpec("conv", asdict(ConvEncoderConfig(input_features=(0, 1, 4, 5, 6)))),
+    # issue 12: conv-compact with every stage wider (2.2x the parameters: 1.99M): does capacity move GACL-Mul's trade?
+    "conv-wide": EncoderSpec("conv", asdict(ConvEncoderConfig(stem_channels=64, stages=(64, 128, 256)))),
     # issue 12: the sketch drawn into a 48 x 48 image in the graph and read by a small 2D CNN, alone or
     # beside conv-compact (training/model/raster.py)
     "raster-small": EncoderSpec("raster", {"size": 48, "samples": 16, "channels": (32, 64, 128, 192),
