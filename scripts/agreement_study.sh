@@ -117,6 +117,9 @@ FULL[full-mul-add-keepdrop]="conv-compact|22|--gacl-kind mul --rank-kinds jitter
 FULL[full-mul-drop3]="conv-compact|22|--gacl-kind mul --rank-kinds jitter,drop,drop,drop --rank-count 86"
 # capacity: GACL-Mul on a wider encoder (conv-wide, 1.99M parameters against 0.89M; its own softmax stage)
 FULL[full-mul-wide]="conv-wide|22|--gacl-kind mul"
+# ... and with foreign strokes ranked down: can a larger encoder tell a drawing's own details (which people reward)
+# from foreign strokes (which the scribble check punishes), where conv-compact could not (full-mul-add)?
+FULL[full-mul-wide-add]="conv-wide|22|--gacl-kind mul --rank-kinds jitter,drop,add"
 FULL_ORDER=(full-v3 full-nobin full-raster full-kind-sca full-kind-mul full-kind-add full-bin-t1 full-prefix-class full-hybrid
             full-bin-hold full-classes344)
 declare -A STEPS6=([22]=$(( 6 * 257 )) [all]=$(( 6 * 381 )))  # 6 epochs of 32,824 / 48,704 sketches, batch 128
