@@ -30,13 +30,22 @@ SHAKE_SIGMA = (0.04, 0.12)  # scrawl: noise per point, a fraction of the stroke'
 SHAKE_POINTS = 16  # scrawl: a shaken stroke has at least this many points
 
 
+def arc_length(stroke: np.ndarray) -> np.ndarray:
+    """(N, 2) -> (N,) the distance along the stroke from its first point to each point."""
+    return np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(stroke, axis=0), axis=1))])
+
+
+def along(stroke: np.ndarray, arc: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """The points at distances `at` (M,) along a stroke (N, 2) whose `arc_length` is `arc` -> (M, 2)."""
+    return np.stack([np.interp(at, arc, stroke[:, 0]), np.interp(at, arc, stroke[:, 1])], axis=1)
+
+
 def shaken(stroke: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A stroke (N, 2) redrawn by a shaky hand: resampled to max(N, SHAKE_POINTS) points evenly along its length,
     each moved by Gaussian noise of U(SHAKE_SIGMA) x its longest side (its shape stays, its line wobbles)."""
-    arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(stroke, axis=0), axis=1))])  # (N,)
+    arc = arc_length(stroke)  # (N,)
     if arc[-1] > 0.0:
-        at = np.linspace(0.0, arc[-1], max(len(stroke), SHAKE_POINTS))
-        stroke = np.stack([np.interp(at, arc, stroke[:, 0]), np.interp(at, arc, stroke[:, 1])], axis=1)
+        stroke = along(stroke, arc, np.linspace(0.0, arc[-1], max(len(stroke), SHAKE_POINTS)))
     side = max(float((stroke.max(0) - stroke.min(0)).max()), 1e-3)
     return stroke + rng.normal(0.0, rng.uniform(*SHAKE_SIGMA) * side, stroke.shape)
 
@@ -81,12 +90,12 @@ def wobbled(strokes: Sketch, rng: np.random.Generator) -> Sketch:
     sigma = rng.uniform(*WOBBLE_SIGMA)
     out = []
     for stroke in strokes:
-        arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(stroke, axis=0), axis=1))])  # (N,)
+        arc = arc_length(stroke)  # (N,)
         if arc[-1] <= 0.0:  # a dot: moved, nothing to waver
             out.append(stroke + rng.normal(0.0, sigma, 2))
             continue
         at = np.linspace(0.0, arc[-1], max(len(stroke), int(arc[-1] / WOBBLE_STEP) + 1))  # (M,)
-        line = np.stack([np.interp(at, arc, stroke[:, 0]), np.interp(at, arc, stroke[:, 1])], axis=1)  # (M, 2)
+        line = along(stroke, arc, at)  # (M, 2)
         knots = np.linspace(0.0, arc[-1], int(arc[-1] / WOBBLE_KNOTS) + 2)  # (K,) K >= 2
         values = rng.normal(0.0, sigma, (len(knots), 2))  # (K, 2)
         drift = np.stack([np.interp(at, knots, values[:, k]) for k in range(2)], axis=1)  # (M, 2)
