@@ -29,10 +29,8 @@ from training.engine.checkpoints import load_net, probability_scale
 from training.engine.config import DEFAULT_DATA
 from training.engine.predict import score_strokes
 from training.evaluation.agreement import DEFAULT_PAIRS, agreement, load_pairs
-from training.evaluation.evaluate import corruption_test
-from training.evaluation.stats import auroc
+from training.evaluation.evaluate import AUROC_CATEGORIES, corruption_test, recognized_auroc
 
-AUROC_CATEGORIES = ("eye", "mouth", "monkey")  # as `sketchq-train evaluate`
 TTA = ((10.0, 0.1), (5.0, 0.05))  # (max rotation in degrees, max scale change per axis)
 
 
@@ -79,10 +77,8 @@ def main() -> None:
             tta[f"rot{rot:g}_scale{scale:g}+as_drawn"] = (logs.sum(0) + np.log(out["q"])) / 9
         result["tta_agreement"] = pair_agreement(pairs, tta)
         _, sets = load_splits([args.data], ck["classes"], pre, keep_records=True)
-        recs = [r for r in sets["val"].records if r.category in AUROC_CATEGORIES and r.recognized is not None]
-        pos = np.array([bool(r.recognized) for r in recs])
-        rec_scores = readouts(score_strokes(net, [r.strokes for r in recs], pre, s))
-        result["auroc_recognized"] = {k: round(auroc(v[pos], v[~pos]), 3) for k, v in rec_scores.items()}
+        pooled = recognized_auroc(net, sets, ("val",), AUROC_CATEGORIES, pre, s, readout=readouts)["pooled"]
+        result["auroc_recognized"] = {k: round(v, 3) for k, v in pooled.items() if k != "n_unrecognized"}
         corr = corruption_test(net, sets["val"], args.corruption_sample, pre, s, args.seed, readout=readouts)
         below = {kind: {k: round(v[k]["below_clean_at_3"], 3) for k in v if k != "n"} for kind, v in corr.items()}
         result["below_clean_at_3"] = below

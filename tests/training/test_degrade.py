@@ -20,6 +20,8 @@ from training.losses.degrade import (  # noqa: E402
 )
 from training.losses.stroke_damage import (  # noqa: E402
     SHAKE_POINTS,
+    WOBBLE_RDP,
+    WOBBLE_SIGMA,
     add_foreign_strokes,
     collage,
     points_to_strokes,
@@ -226,8 +228,8 @@ def test_wobble_redraws_the_own_strokes_with_a_waver() -> None:
         wavy = out[0]
         assert len(wavy) > 2 and np.isfinite(wavy).all()
         off = np.abs(wavy[:, 1] - 0.5)
-        assert off.max() > 2.0 / 255.0  # wavers beyond the data's own simplification tolerance
-        assert off.max() < 0.15  # yet stays the same line
+        assert off.max() > WOBBLE_RDP  # wavers beyond the data's own simplification tolerance
+        assert off.max() < 5 * WOBBLE_SIGMA[1]  # yet stays the same line (0.15 of the frame)
         assert wavy[0, 0] < 0.2 and wavy[-1, 0] > 0.8  # from one end to the other
     x, lengths = batch(SKETCHES)
     out, new_lengths, usable = degrade_batch(x, lengths, x, lengths, PRE, ("wobble",), (0, 0), (0, 0),

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
@@ -28,6 +28,14 @@ from training.evaluation.stats import auroc
 from training.model.network import SketchQualityNet
 from training.plots import plot_q_vs_theta
 
+AUROC_CATEGORIES = ("eye", "mouth", "monkey")  # the categories with enough unrecognised drawings in the data
+
+Readout = Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]  # score_strokes' outputs -> named scores
+
+
+def default_readout(out: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {k: out[k] for k in SCORES}
+
 
 @dataclass
 class EvaluateArgs:
@@ -39,7 +47,7 @@ class EvaluateArgs:
     """sketch files or folders"""
     split: str = "test"
     """the split to evaluate on (val while choosing, test once)"""
-    auroc_categories: list[str] = field(default_factory=lambda: ["eye", "mouth", "monkey"])
+    auroc_categories: list[str] = field(default_factory=lambda: list(AUROC_CATEGORIES))
     """categories whose recognized and unrecognized drawings the AUROC separates"""
     corruption_sample: int = 1000
     """sketches of the split corrupted at each severity"""
@@ -62,28 +70,29 @@ def run_cli(args: EvaluateArgs) -> int:
 
 
 def recognized_auroc(net: SketchQualityNet, sets: dict[str, SketchSet], splits: tuple[str, ...],
-                     categories: list[str], pre: PreprocessConfig, s: float) -> dict:
-    """AUROC of each score separating recognized=true from recognized=false drawings of `categories`."""
+                     categories: Sequence[str], pre: PreprocessConfig, s: float,
+                     readout: Readout = default_readout) -> dict:
+    """AUROC of each score (the SCORES, or those `readout` derives from score_strokes' outputs) separating
+    recognized=true from recognized=false drawings of `categories`."""
     recs = [r for sp in splits for r in sets[sp].records
             if r.category in categories and r.recognized is not None]
-    sc = score_strokes(net, [r.strokes for r in recs], pre, s)
+    sc = readout(score_strokes(net, [r.strokes for r in recs], pre, s))
     cat = np.array([r.category for r in recs])
     pos = np.array([bool(r.recognized) for r in recs])
     out: dict = {"splits": list(splits), "n_recognized": int(pos.sum()), "n_unrecognized": int((~pos).sum())}
     groups = {"pooled": np.ones(len(recs), bool)} | {c: cat == c for c in categories}
     for name, m in groups.items():
-        out[name] = {k: auroc(sc[k][m & pos], sc[k][m & ~pos]) for k in SCORES}
+        out[name] = {k: auroc(sc[k][m & pos], sc[k][m & ~pos]) for k in sc}
         out[name]["n_unrecognized"] = int((m & ~pos).sum())
-    out["_scores"] = {k: sc[k].tolist() for k in SCORES} | {"recognized": pos.tolist()}
+    out["_scores"] = {k: v.tolist() for k, v in sc.items()} | {"recognized": pos.tolist()}
     return out
 
 
 def corruption_test(net: SketchQualityNet, data: SketchSet, n: int, pre: PreprocessConfig, s: float,
-                    seed: int, readout: Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]] | None = None,
-                    ) -> dict:
+                    seed: int, readout: Readout = default_readout) -> dict:
     """Fraction of sketches whose score falls monotonically over severities 1-3 (and at severity 3), for the
     SCORES, or for the scores `readout` derives from score_strokes' outputs."""
-    read = readout or (lambda out: {k: out[k] for k in SCORES})
+    read = readout
     rng = np.random.default_rng(seed)
     pick = rng.choice(len(data), size=min(n, len(data)), replace=False)
     clean = read(score_strokes(net, [data.records[i].strokes for i in pick], pre, s))
