@@ -132,10 +132,11 @@ class Stack:
         return f"http://127.0.0.1:{self.port}{self.path}"
 
 
-def start_sketchq(model_dir: Path, max_queue: int, workers: int = 1) -> Stack:
-    """`python -m service` with its defaults except the cache off and the queue bound raised; with workers > 1,
-    that many processes with one engine worker each (the deployment docs' advice: one process per core)."""
-    settings: dict[str, Any] = {"cache": "off", "max_queue": max_queue}
+def start_sketchq(model_dir: Path, max_queue: int, workers: int = 1, cache: str = "off") -> Stack:
+    """`python -m service` with its defaults except the cache (off unless asked for) and the queue bound raised;
+    with workers > 1, that many processes with one engine worker each (the deployment docs' advice: one process
+    per core)."""
+    settings: dict[str, Any] = {"cache": cache, "max_queue": max_queue}
     if workers > 1:
         settings.update(workers=workers, engine_workers=1)
     server = ServerProc(model_dir=model_dir, log_level="warning", **settings)
