@@ -25,24 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from run import load_sketches, log, measure_ceiling, training_running, write_bodies
-from server_proc import free_port
 from side_by_side import drive, parse_point
 from side_by_side_eval import point_name
-from stacks import BENCH, PeerProc, Stack, score_answers, score_body, start_sketchq
+from stacks import BENCH, Stack, start_floor, start_sketchq
 
 from sketchprep.card import ModelCard
 
 RUNGS = ("floor", "sketchq-hits", "sketchq")
-
-
-def start_floor(workers: int) -> Stack:
-    port = free_port()
-    peer = PeerProc([sys.executable, str(BENCH / "peers" / "http_floor_server.py"), "--port", str(port),
-                     "--workers", str(workers)], f"http://127.0.0.1:{port}/healthz")
-    peer.start()
-    assert peer.proc is not None
-    return Stack("floor", port, "/score", peer.proc.pid, score_body, score_answers, peer.stop,
-                 {"command": f"bench/peers/http_floor_server.py --workers {workers}"})
 
 
 def start_rung(name: str, model_dir: Path, workers: int) -> Stack:

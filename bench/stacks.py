@@ -156,6 +156,17 @@ def start_naive(model_dir: Path) -> Stack:
                   "ORT session defaults, one session.run per request (padded to its longest sketch)"})
 
 
+def start_floor(workers: int = 2) -> Stack:
+    """bench/peers/http_floor_server.py: the HTTP stack alone, a fixed answer (bench/request_ladder.py)."""
+    port = free_port()
+    peer = PeerProc([sys.executable, str(BENCH / "peers" / "http_floor_server.py"), "--port", str(port),
+                     "--workers", str(workers)], f"http://127.0.0.1:{port}/healthz")
+    peer.start()
+    assert peer.proc is not None
+    return Stack("floor", port, "/score", peer.proc.pid, score_body, score_answers, peer.stop,
+                 {"command": f"bench/peers/http_floor_server.py --workers {workers}"})
+
+
 def triton_python(venv: Path) -> Path:
     """The Triton venv's python, or PeerUnavailable saying how to create it."""
     python = venv / "bin" / "python"

@@ -9,9 +9,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "bench"))
 
-from stacks import TRITON_VENV, PeerUnavailable, Stack, post, start_naive, start_sketchq, start_triton  # noqa: E402
+from stacks import TRITON_VENV, PeerUnavailable, Stack, post, start_floor, start_naive, start_sketchq, start_triton  # noqa: E402
 
-__all__ = ["TRITON_VENV", "PeerUnavailable", "Stack", "post", "start_naive", "start_sketchq", "start_triton"]
+__all__ = ["TRITON_VENV", "PeerUnavailable", "Stack", "post", "start_floor", "start_naive", "start_sketchq",
+           "start_triton"]
 
 MODEL_DIR = REPO / "models" / "gacl-cos"
 TOLERANCE = 1e-6  # relative, as bench/side_by_side.py checks (float32 rounding of other batch shapes is < 1e-6)
