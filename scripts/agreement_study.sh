@@ -120,6 +120,10 @@ FULL[full-mul-wide]="conv-wide|22|--gacl-kind mul"
 # ... and with foreign strokes ranked down: can a larger encoder tell a drawing's own details (which people reward)
 # from foreign strokes (which the scribble check punishes), where conv-compact could not (full-mul-add)?
 FULL[full-mul-wide-add]="conv-wide|22|--gacl-kind mul --rank-kinds jitter,drop,add"
+# Outlier exposure (training/data/outliers.py): 32 drawings a batch of the data's other 322 categories must score
+# 0.5 below the batch's mean clean log q. GACL-Mul agreed with people most but lost AUROC and let scribbles raise
+# q; does learning "another category's drawing scores low" restore those without a ranking that punishes ink?
+FULL[full-mul-oe]="conv-compact|22|--gacl-kind mul --outlier-count 32 --outlier-weight 4 --outlier-margin 0.5"
 FULL_ORDER=(full-v3 full-nobin full-raster full-kind-sca full-kind-mul full-kind-add full-bin-t1 full-prefix-class full-hybrid
             full-bin-hold full-classes344)
 declare -A STEPS6=([22]=$(( 6 * 257 )) [all]=$(( 6 * 381 )))  # 6 epochs of 32,824 / 48,704 sketches, batch 128

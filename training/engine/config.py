@@ -94,6 +94,13 @@ class TrainConfig(DataOptions):
     """ranking, prefix: upper end of r"""
     rank_reference: Literal["own", "class"] = "own"
     """ranking: own: below its own clean original; class: also below its class's running mean log q"""
+    outlier_count: int = 0
+    """GACL: > 0 adds outlier exposure: this many drawings per batch of the data's OTHER categories (training
+    split), whose log q must sit outlier_margin below the batch's mean clean log q (training.losses.outlier)"""
+    outlier_weight: float = 1.0
+    """outlier exposure: weight of its hinge"""
+    outlier_margin: float = 0.5
+    """outlier exposure: margin in log q"""
     init_from: str | None = None
     """checkpoint to start from (the GACL stage); it may have fewer classes than this run"""
     q_init_median: float | None = 60.0

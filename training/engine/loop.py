@@ -18,6 +18,7 @@ from tqdm import tqdm
 from sketchprep.preprocess import PreprocessConfig
 from training.data.augment import augment_batch, resample_batch
 from training.data.batches import iterate_batches
+from training.data.outliers import OutlierPool
 from training.data.splits import load_splits
 from training.engine.checkpoints import METRICS_FILE, append_jsonl, load_checkpoint, save_checkpoint
 from training.engine.collapse import CollapseError, feature_health
@@ -27,6 +28,7 @@ from training.engine.schedule import lr_factor, soft_bins_for_epoch
 from training.engine.warm_start import load_with_new_classes, set_initial_scale
 from training.losses.degrade import ClassReference, degrade_batch, pad_to, rank_loss
 from training.losses.gacl import gacl_loss, norm_softmax_loss
+from training.losses.outlier import outlier_loss
 from training.model import ENCODER_PRESETS, SketchQualityNet
 
 
@@ -88,6 +90,11 @@ def train(cfg: TrainConfig) -> dict:
     if cfg.rank_reference not in ("own", "class"):
         raise ValueError(f"rank_reference must be 'own' or 'class', not {cfg.rank_reference!r}")
     class_ref = ClassReference(len(classes)) if cfg.rank_reference == "class" else None
+    outliers = None
+    if cfg.outlier_count > 0 and gcfg is not None:
+        outliers = OutlierPool.load(cfg.data, classes, pre)
+        print(f"outlier exposure: {len(outliers)} drawings of {len(outliers.categories)} other categories",
+              flush=True)
     summary: dict = {}
     for epoch in range(start_epoch, cfg.epochs):
         net.train()
@@ -112,12 +119,21 @@ def train(cfg: TrainConfig) -> dict:
                                                (cfg.rank_jitter_min, cfg.rank_jitter_max),
                                                (cfg.rank_drop_min, cfg.rank_drop_max), rng, gen,
                                                (cfg.rank_prefix_min, cfg.rank_prefix_max))
-                t = max(x.shape[1], xd.shape[1])
-                x_all = torch.cat([pad_to(x, t), pad_to(xd, t)])  # (B + n, T, 7)
-                f_all, cos_all = net(x_all, torch.cat([lens, ld]))  # (B + n, D), (B + n, C)
-                f, cos, f_damaged = f_all[: len(y)], cos_all[: len(y)], f_all[len(y):]
             else:
-                f, cos = net(x, lens)  # (B, D), (B, C)
+                xd, ld = x[:0], lens[:0]
+            if outliers is not None:
+                xo, lo = outliers.sample(cfg.outlier_count, rng)
+                xo, lo = xo.to(cfg.device), lo.to(cfg.device)
+                if cfg.augment:
+                    xo = augment_batch(xo, lo, pre.offset_scale, generator=gen)
+            else:
+                xo, lo = x[:0], lens[:0]
+            t = max(x.shape[1], xd.shape[1], xo.shape[1])
+            x_all = torch.cat([pad_to(x, t), pad_to(xd, t), pad_to(xo, t)])  # (B + n_rank + n_out, T, 7)
+            f_all, cos_all = net(x_all, torch.cat([lens, ld, lo]))  # (B + n_rank + n_out, D), (..., C)
+            b, n_d = len(y), len(ld)
+            f, cos = f_all[:b], cos_all[:b]  # (B, D), (B, C)
+            f_damaged, f_out = f_all[b:b + n_d], f_all[b + n_d:]  # (n_rank, D), (n_out, D)
             if gcfg is None:
                 loss, stats = norm_softmax_loss(cos, y, cfg.gacl.s), {}
             else:
@@ -132,6 +148,11 @@ def train(cfg: TrainConfig) -> dict:
                     rank = rank_loss(q_all[:n_rank], q_all[n_rank:], usable, cfg.rank_margin, ref)
                     loss = loss + ramp * cfg.rank_weight * rank
                     stats["rank"] = float(rank.detach())
+                if len(f_out):
+                    oe = outlier_loss(torch.linalg.vector_norm(f, dim=1), torch.linalg.vector_norm(f_out, dim=1),
+                                      cfg.outlier_margin)
+                    loss = loss + ramp * cfg.outlier_weight * oe
+                    stats["outlier"] = float(oe.detach())
             if not torch.isfinite(loss.detach()):
                 raise FloatingPointError(f"non-finite loss at step {step}")
             opt.zero_grad(set_to_none=True)
