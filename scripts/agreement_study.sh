@@ -124,6 +124,9 @@ FULL[full-mul-wide-add]="conv-wide|22|--gacl-kind mul --rank-kinds jitter,drop,a
 # 0.5 below the batch's mean clean log q. GACL-Mul agreed with people most but lost AUROC and let scribbles raise
 # q; does learning "another category's drawing scores low" restore those without a ranking that punishes ink?
 FULL[full-mul-oe]="conv-compact|22|--gacl-kind mul --outlier-count 32 --outlier-weight 4 --outlier-margin 0.5"
+# ... at twice the hinge weight: does a stronger push widen the scribble margin (0.83-0.86 over full-mul-oe's seeds)
+# and at what cost in agreement and top-1?
+FULL[full-mul-oe-w8]="conv-compact|22|--gacl-kind mul --outlier-count 32 --outlier-weight 8 --outlier-margin 0.5"
 FULL_ORDER=(full-v3 full-nobin full-raster full-kind-sca full-kind-mul full-kind-add full-bin-t1 full-prefix-class full-hybrid
             full-bin-hold full-classes344)
 declare -A STEPS6=([22]=$(( 6 * 257 )) [all]=$(( 6 * 381 )))  # 6 epochs of 32,824 / 48,704 sketches, batch 128
