@@ -46,4 +46,3 @@ class OutlierPool:
         idx = rng.choice(len(self.points), size=min(n, len(self.points)), replace=False)
         x, lengths = collate([self.points[i] for i in idx])
         return torch.from_numpy(x), torch.from_numpy(lengths)
-
