@@ -127,6 +127,9 @@ FULL[full-mul-oe]="conv-compact|22|--gacl-kind mul --outlier-count 32 --outlier-
 # ... at twice the hinge weight: does a stronger push widen the scribble margin (0.83-0.86 over full-mul-oe's seeds)
 # and at what cost in agreement and top-1?
 FULL[full-mul-oe-w8]="conv-compact|22|--gacl-kind mul --outlier-count 32 --outlier-weight 8 --outlier-margin 0.5"
+# ... with outliers drawn among those no longer than the batch's padded length (about half the CPU: random-length
+# outliers pad the length-sorted batches to their longest): does it keep full-mul-oe's results?
+FULL[full-mul-oe-len]="conv-compact|22|--gacl-kind mul --outlier-count 32 --outlier-weight 4 --outlier-margin 0.5 --outlier-lengths batch"
 FULL_ORDER=(full-v3 full-nobin full-raster full-kind-sca full-kind-mul full-kind-add full-bin-t1 full-prefix-class full-hybrid
             full-bin-hold full-classes344)
 declare -A STEPS6=([22]=$(( 6 * 257 )) [all]=$(( 6 * 381 )))  # 6 epochs of 32,824 / 48,704 sketches, batch 128

@@ -79,3 +79,18 @@ def test_outlier_exposure_lowers_another_categorys_q(synthetic_folder, tmp_path)
             hinge = [s["outlier"] for s in steps if "outlier" in s]
             assert hinge and np.mean(hinge[-3:]) < np.mean(hinge[:3])
     assert gaps["oe"] > gaps["plain"] + 1.0, gaps
+
+
+def test_sample_by_length_stays_within_the_batch_length(synthetic_folder) -> None:
+    pool = OutlierPool.load([synthetic_folder], TRAINED, PreprocessConfig())
+    lengths = sorted(len(p) for p in pool.points)
+    cap = lengths[len(lengths) // 2]  # half the pool is eligible
+    rng = np.random.default_rng(0)
+    seen = set()
+    for _ in range(20):
+        x, lens = pool.sample(8, rng, max_length=cap)
+        assert int(lens.max()) <= cap and x.shape[1] <= cap
+        seen.update(int(v) for v in lens)
+    assert len(seen) > 1  # still random among the eligible ones
+    _, lens = pool.sample(8, rng, max_length=0)  # none short enough: the 8 shortest
+    assert sorted(int(v) for v in lens) == lengths[:8]

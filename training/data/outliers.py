@@ -26,6 +26,9 @@ class OutlierPool:
             raise ValueError("no outlier drawings: the data holds no category besides the training classes")
         self.points = list(points)  # (T_i, 7) each
         self.categories = sorted(set(categories))
+        lengths = np.array([len(p) for p in self.points])
+        self._by_length = np.argsort(lengths, kind="stable")  # (N,) shortest first
+        self._sorted_lengths = lengths[self._by_length]  # (N,)
 
     @classmethod
     def load(cls, paths: Iterable[Path | str], classes: Sequence[str], pre: PreprocessConfig) -> OutlierPool:
@@ -41,8 +44,16 @@ class OutlierPool:
     def __len__(self) -> int:
         return len(self.points)
 
-    def sample(self, n: int, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        """n drawings at random (without replacement within the call) -> (n, T, 7) padded, (n,) lengths."""
-        idx = rng.choice(len(self.points), size=min(n, len(self.points)), replace=False)
+    def sample(self, n: int, rng: np.random.Generator, max_length: int | None = None
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+        """n drawings at random (without replacement within the call) -> (n, T, 7) padded, (n,) lengths.
+        `max_length`: only among the drawings of at most that many points (the n shortest when fewer are), so
+        the outliers do not pad a length-sorted training batch beyond its own length."""
+        n = min(n, len(self.points))
+        if max_length is None:
+            idx = rng.choice(len(self.points), size=n, replace=False)
+        else:
+            eligible = max(n, int(np.searchsorted(self._sorted_lengths, max_length, side="right")))
+            idx = self._by_length[rng.choice(eligible, size=n, replace=False)]
         x, lengths = collate([self.points[i] for i in idx])
         return torch.from_numpy(x), torch.from_numpy(lengths)

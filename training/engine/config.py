@@ -101,6 +101,9 @@ class TrainConfig(DataOptions):
     """outlier exposure: weight of its hinge"""
     outlier_margin: float = 0.5
     """outlier exposure: margin in log q"""
+    outlier_lengths: Literal["any", "batch"] = "any"
+    """outlier exposure: any: drawn from every length (the shipped v5; they pad the length-sorted batch to their
+    longest, about 2.4x the points a step); batch: only those no longer than the batch's own padded length"""
     init_from: str | None = None
     """checkpoint to start from (the GACL stage); it may have fewer classes than this run"""
     q_init_median: float | None = 60.0

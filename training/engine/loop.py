@@ -122,7 +122,8 @@ def train(cfg: TrainConfig) -> dict:
             else:
                 xd, ld = x[:0], lens[:0]
             if outliers is not None:
-                xo, lo = outliers.sample(cfg.outlier_count, rng)
+                xo, lo = outliers.sample(cfg.outlier_count, rng,
+                                         x.shape[1] if cfg.outlier_lengths == "batch" else None)
                 xo, lo = xo.to(cfg.device), lo.to(cfg.device)
                 if cfg.augment:
                     xo = augment_batch(xo, lo, pre.offset_scale, generator=gen)
