@@ -103,7 +103,8 @@ class TrainConfig(DataOptions):
     """outlier exposure: margin in log q"""
     outlier_lengths: Literal["any", "batch"] = "any"
     """outlier exposure: any: drawn from every length (the shipped v5; they pad the length-sorted batch to their
-    longest, about 2.4x the points a step); batch: only those no longer than the batch's own padded length"""
+    longest, about 2.4x the points a step); batch: only those no longer than the batch's own padded length
+    (cheaper, but it lost most of the effect on AUROC and scribbles: docs/results/agreement.md)"""
     init_from: str | None = None
     """checkpoint to start from (the GACL stage); it may have fewer classes than this run"""
     q_init_median: float | None = 60.0
