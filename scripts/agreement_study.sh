@@ -130,6 +130,8 @@ FULL[full-mul-oe-w8]="conv-compact|22|--gacl-kind mul --outlier-count 32 --outli
 # ... with outliers drawn among those no longer than the batch's padded length (about half the CPU: random-length
 # outliers pad the length-sorted batches to their longest): does it keep full-mul-oe's results?
 FULL[full-mul-oe-len]="conv-compact|22|--gacl-kind mul --outlier-count 32 --outlier-weight 4 --outlier-margin 0.5 --outlier-lengths batch"
+# ... with twice the outliers a batch (64): a wider scribble margin at the same agreement?
+FULL[full-mul-oe-c64]="conv-compact|22|--gacl-kind mul --outlier-count 64 --outlier-weight 4 --outlier-margin 0.5"
 FULL_ORDER=(full-v3 full-nobin full-raster full-kind-sca full-kind-mul full-kind-add full-bin-t1 full-prefix-class full-hybrid
             full-bin-hold full-classes344)
 declare -A STEPS6=([22]=$(( 6 * 257 )) [all]=$(( 6 * 381 )))  # 6 epochs of 32,824 / 48,704 sketches, batch 128
