@@ -19,15 +19,20 @@ case $recipe in
   *) echo "recipe: mul or cos" >&2; exit 2 ;;
 esac
 data=("${common[@]}" ${THREADS:+--threads "$THREADS"})
-FULL_STEPS=257  # steps per epoch of the full 22-category training split (32,824 drawings, batch 128)
+BATCH=128  # recipe.sh's --batch-size
+
+# steps per epoch of the 22 categories' training split, at most CAP drawings a category (None: all of them),
+# after the same seeded sample the run will draw
+steps_per_epoch() {
+  python -c "
+from training.data.splits import read_classes, split_of
+_, recs = read_classes(['$DATA'], '$CATS'.split(), $1, $SEED)
+print(-(-sum(split_of(r.strokes) == 'train' for r in recs) // $BATCH))"
+}
+FULL_STEPS=$(steps_per_epoch None)  # 257: 32,824 drawings
 
 for cap in "$@"; do
-  # steps per epoch at this cap: the training split's size after the same seeded sample the run will draw
-  spe=$(python -c "
-from training.data.splits import read_classes, split_of
-_, recs = read_classes(['$DATA'], '$CATS'.split(), $cap, $SEED)
-n = sum(split_of(r.strokes) == 'train' for r in recs)
-print(-(-n // 128))")
+  spe=$(steps_per_epoch "$cap")
   k=$(( (FULL_STEPS + spe / 2) / spe ))  # the stretch, rounded (at least 1)
   [ "$k" -ge 1 ] || k=1
   sm="$OUT/scale-softmax-c$cap-s$SEED" r="$OUT/scale-$recipe-c$cap-s$SEED"
