@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -83,10 +84,10 @@ def main() -> int:
     finally:
         for stack in stacks.values():
             stack.stop()
-    summary: dict[str, dict[str, float]] = {}
+        shutil.rmtree(tmp, ignore_errors=True)
+    summary: dict[str, dict[str, list[float]]] = {}
     for row in result["runs"]:
-        summary.setdefault(row["load_point"], {}).setdefault(row["rung"], []).append(  # type: ignore[attr-defined]
-            row["server_cpu_ms_per_request"])
+        summary.setdefault(row["load_point"], {}).setdefault(row["rung"], []).append(row["server_cpu_ms_per_request"])
     result["server_cpu_ms_per_request_mean"] = {
         p: {k: round(sum(v) / len(v), 4) for k, v in rungs.items()} for p, rungs in summary.items()}
     result["training_job_running_at_end"] = training_running()

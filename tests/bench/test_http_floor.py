@@ -45,6 +45,6 @@ def test_floor_answer_has_sketchq_answer_shape(floor: Stack, sketchq: Stack,
 def test_floor_runs_one_process_per_socket(floor: Stack) -> None:
     # the layout of sketchq's SKETCHQ_WORKERS=2: a parent holding the sockets and two serving processes
     children = Path(f"/proc/{floor.pid}/task/{floor.pid}/children").read_text().split()
-    serving = [c for c in children if b"multiprocessing" in Path(f"/proc/{c}/cmdline").read_bytes()
-               and b"resource_tracker" not in Path(f"/proc/{c}/cmdline").read_bytes()]
+    cmdlines = [Path(f"/proc/{c}/cmdline").read_bytes() for c in children]
+    serving = [c for c in cmdlines if b"multiprocessing" in c and b"resource_tracker" not in c]
     assert len(serving) == 2

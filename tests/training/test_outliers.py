@@ -15,7 +15,7 @@ from sketchprep.formats import read_records
 from sketchprep.preprocess import PreprocessConfig, sketch_to_points
 from sketchprep.split import split_of
 from training.data.outliers import OutlierPool
-from training.engine.checkpoints import load_net
+from training.engine.checkpoints import load_net, probability_scale
 from training.engine.loop import train
 from training.engine.predict import score_strokes
 from training.losses.outlier import outlier_loss
@@ -61,7 +61,8 @@ def test_outlier_hinge_is_on_log_q_below_the_clean_mean_and_pushes_only_outliers
 def mean_log_q(run, folder, category: str) -> float:
     net, ck = load_net(run / "last.pt")
     strokes = [r.strokes for r in read_records([folder], [category]) if split_of(r.strokes) != "train"]
-    return float(np.log(score_strokes(net, strokes, PreprocessConfig(), 64.0)["q"]).mean())
+    pre = PreprocessConfig.from_dict(ck["preprocess"])
+    return float(np.log(score_strokes(net, strokes, pre, probability_scale(ck))["q"]).mean())
 
 
 def test_outlier_exposure_lowers_another_categorys_q(synthetic_folder, tmp_path) -> None:
