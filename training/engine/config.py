@@ -105,6 +105,11 @@ class TrainConfig(DataOptions):
     """outlier exposure: any: drawn from every length (the shipped v5; they pad the length-sorted batch to their
     longest, about 2.4x the points a step); batch: only those no longer than the batch's own padded length
     (cheaper, but it lost most of the effect on AUROC and scribbles: docs/results/agreement.md)"""
+    distill_from: list[str] | None = None
+    """GACL: scorer checkpoints (same classes and preprocessing) whose mean standardised log q the run's log q must
+    follow, over the whole batch (ensemble distillation, training.losses.distill)"""
+    distill_weight: float = 1.0
+    """ensemble distillation: weight of its 1 - correlation loss"""
     init_from: str | None = None
     """checkpoint to start from (the GACL stage); it may have fewer classes than this run"""
     q_init_median: float | None = 60.0

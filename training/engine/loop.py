@@ -27,6 +27,7 @@ from training.engine.predict import predict
 from training.engine.schedule import lr_factor, soft_bins_for_epoch
 from training.engine.warm_start import load_with_new_classes, set_initial_scale
 from training.losses.degrade import ClassReference, degrade_batch, pad_to, rank_loss
+from training.losses.distill import EnsembleTeacher, distill_loss
 from training.losses.gacl import gacl_loss, norm_softmax_loss
 from training.losses.outlier import outlier_loss
 from training.model import ENCODER_PRESETS, SketchQualityNet
@@ -95,6 +96,10 @@ def train(cfg: TrainConfig) -> dict:
         outliers = OutlierPool.load(cfg.data, classes, pre)
         print(f"outlier exposure: {len(outliers)} drawings of {len(outliers.categories)} other categories",
               flush=True)
+    teacher = None
+    if cfg.distill_from and gcfg is not None:
+        teacher = EnsembleTeacher.load(cfg.distill_from, classes, pre.to_dict(), cfg.device)
+        print(f"ensemble distillation from {len(teacher)} scorers", flush=True)
     summary: dict = {}
     for epoch in range(start_epoch, cfg.epochs):
         net.train()
@@ -131,7 +136,8 @@ def train(cfg: TrainConfig) -> dict:
                 xo, lo = x[:0], lens[:0]
             t = max(x.shape[1], xd.shape[1], xo.shape[1])
             x_all = torch.cat([pad_to(x, t), pad_to(xd, t), pad_to(xo, t)])  # (B + n_rank + n_out, T, 7)
-            f_all, cos_all = net(x_all, torch.cat([lens, ld, lo]))  # (B + n_rank + n_out, D), (..., C)
+            lens_all = torch.cat([lens, ld, lo])  # (B + n_rank + n_out,)
+            f_all, cos_all = net(x_all, lens_all)  # (B + n_rank + n_out, D), (..., C)
             b, n_d = len(y), len(ld)
             f, cos = f_all[:b], cos_all[:b]  # (B, D), (B, C)
             f_damaged, f_out = f_all[b:b + n_d], f_all[b + n_d:]  # (n_rank, D), (n_out, D)
@@ -154,6 +160,10 @@ def train(cfg: TrainConfig) -> dict:
                                       cfg.outlier_margin)
                     loss = loss + ramp * cfg.outlier_weight * oe
                     stats["outlier"] = float(oe.detach())
+                if teacher is not None:
+                    dist = distill_loss(torch.linalg.vector_norm(f_all, dim=1), teacher.target(x_all, lens_all), y)
+                    loss = loss + cfg.distill_weight * dist
+                    stats["distill"] = float(dist.detach())
             if not torch.isfinite(loss.detach()):
                 raise FloatingPointError(f"non-finite loss at step {step}")
             opt.zero_grad(set_to_none=True)
