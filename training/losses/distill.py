@@ -20,7 +20,7 @@ from training.engine.checkpoints import load_net
 from training.model.network import SketchQualityNet
 
 
-def standardise(v: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+def standardise(v: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
     """v (N,) -> (v - mean) / std over the N values (std with eps, so a constant vector maps to zeros)."""
     v = v - v.mean()
     return v / v.pow(2).mean().add(eps).sqrt()
