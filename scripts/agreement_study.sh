@@ -47,7 +47,7 @@ RUN[prefix-xstrong-all]="${cats[*]} --rank-weight 16 --rank-margin 1.0 $strong_a
 ORDER=(control prefix-class classes344 softbin5 drop-class prefix-own classes344-prefix-class softbin5-t1 kind-sca
        kind-mul kind-add)
 
-# full budget: NAME -> "PRESET|CLASSES (22: the shipped ones, all: every category)|extra GACL-stage flags"
+# full budget: NAME -> "PRESET|CLASSES (22: the shipped ones, all: every category)|extra GACL-stage flags[|GACL epochs, 10]"
 declare -A FULL
 FULL[full-v3]="conv-compact|22|"
 FULL[full-nobin]="conv-compact|22|--no-soft-binning"
@@ -132,6 +132,9 @@ FULL[full-mul-oe-w8]="conv-compact|22|--gacl-kind mul --outlier-count 32 --outli
 FULL[full-mul-oe-len]="conv-compact|22|--gacl-kind mul --outlier-count 32 --outlier-weight 4 --outlier-margin 0.5 --outlier-lengths batch"
 # ... with twice the outliers a batch (64): a wider scribble margin at the same agreement?
 FULL[full-mul-oe-c64]="conv-compact|22|--gacl-kind mul --outlier-count 64 --outlier-weight 4 --outlier-margin 0.5"
+# ... with a GACL stage twice as long (20 epochs; the 10-epoch run's training loss was still falling): is the recipe
+# short of training rather than of data?
+FULL[full-mul-oe-e20]="conv-compact|22|--gacl-kind mul --outlier-count 32 --outlier-weight 4 --outlier-margin 0.5|20"
 FULL_ORDER=(full-v3 full-nobin full-raster full-kind-sca full-kind-mul full-kind-add full-bin-t1 full-prefix-class full-hybrid
             full-bin-hold full-classes344)
 declare -A STEPS6=([22]=$(( 6 * 257 )) [all]=$(( 6 * 381 )))  # 6 epochs of 32,824 / 48,704 sketches, batch 128
@@ -142,16 +145,17 @@ evaluate() {
 }
 
 full() {
-  local name=$1 preset classes extra
-  IFS="|" read -r preset classes extra <<< "${FULL[$1]}"
+  local name=$1 preset classes extra epochs
+  IFS="|" read -r preset classes extra epochs <<< "${FULL[$1]}"
+  epochs=${epochs:-10}  # the GACL stage's epochs; soft binning holds for a fifth of them and ramps over two fifths
   local sm="$OUT/softmax-$preset-$classes-s$SEED" r="$OUT/$name-s$SEED" data=("${common[@]}" ${THREADS:+--threads "$THREADS"})
   [ "$classes" = 22 ] || data=("${opt[@]}" "${every[@]}")
   [ -f "$sm/epoch_005.pt" ] || sketchq-train train --out "$sm" --preset "$preset" "${softmax_stage[@]}" --epochs 16 \
     --max-steps "${STEPS6[$classes]}" "${data[@]}" $(resume "$sm")
   # shellcheck disable=SC2086  # the run's flags are split on purpose
-  [ -f "$r/epoch_009.pt" ] || sketchq-train train --out "$r" --preset "$preset" "${gacl_stage[@]}" --epochs 10 \
-    --init-from "$sm/epoch_005.pt" --soft-bins-hold 2 --soft-bins-ramp 4 "${rankdrop4[@]}" $extra "${data[@]}" \
-    $(resume "$r")
+  [ -f "$r/epoch_$(printf %03d $(( epochs - 1 ))).pt" ] || sketchq-train train --out "$r" --preset "$preset" \
+    "${gacl_stage[@]}" --epochs "$epochs" --init-from "$sm/epoch_005.pt" --soft-bins-hold $(( epochs / 5 )) \
+    --soft-bins-ramp $(( 2 * epochs / 5 )) "${rankdrop4[@]}" $extra "${data[@]}" $(resume "$r")
   evaluate "$r"
 }
 
