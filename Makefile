@@ -37,7 +37,7 @@ bench: $(PY)
 	$(PY) -m pip install -q -e '.[serve,dev]'
 	$(PY) bench/run.py --data $(DATA)
 
-## Retrain the shipped models (softmax v2, gacl-cos v4) from ../shared/data (about 100 min on 2 cores; resumable)
+## Retrain the shipped models (softmax v2, gacl v5) from ../shared/data (about 100 min on 2 cores; resumable)
 train-shipped: $(PY)
 	$(PY) -m pip install -q -e '.[train]'
 	PATH=$(VENV)/bin:$$PATH DATA=$(DATA) ./scripts/train_shipped.sh

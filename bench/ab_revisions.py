@@ -36,7 +36,7 @@ REPO = Path(__file__).resolve().parent.parent
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--base", required=True, help="the git revision to compare the working tree with")
-    ap.add_argument("--model-dir", type=Path, default=REPO / "models" / "gacl-cos")
+    ap.add_argument("--model-dir", type=Path, default=REPO / "models" / "gacl")
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "quickdraw")
     ap.add_argument("--points", nargs="+", default=["1x32", "64x8"], help="SIZExCONCURRENCY")
     ap.add_argument("--rounds", type=int, default=3)

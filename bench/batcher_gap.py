@@ -30,7 +30,7 @@ HERE = Path(__file__).resolve().parent.parent
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repo", type=Path, default=HERE)
-    ap.add_argument("--model-dir", type=Path, default=None, help="default: REPO/models/gacl-cos")
+    ap.add_argument("--model-dir", type=Path, default=None, help="default: REPO/models/gacl")
     ap.add_argument("--data", type=Path, default=HERE.parent / "shared" / "data" / "quickdraw")
     ap.add_argument("--concurrency", type=int, default=32)
     ap.add_argument("--loop-ms", type=float, default=0.5, help="event-loop CPU per request")
@@ -51,7 +51,7 @@ def main() -> None:
     from sketchprep.formats import read_ndjson
     from sketchprep.preprocess import sketch_to_points
 
-    model_dir = args.model_dir or args.repo / "models" / "gacl-cos"
+    model_dir = args.model_dir or args.repo / "models" / "gacl"
     card = LoadedModel.load(model_dir)
     settings = Settings(model_dir=model_dir)
     engine = Engine(card, settings)

@@ -151,7 +151,7 @@ def ceiling_mode(model: Path, objs: list[dict[str, Any]]) -> dict[str, Any]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", type=Path, default=REPO / "models" / "gacl-cos")
+    ap.add_argument("--model", type=Path, default=REPO / "models" / "gacl")
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "quickdraw")
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--large", type=int, default=2_000_000, help="drawings of the long stream (a multiple of n)")

@@ -67,7 +67,7 @@ def time_per_item(fn: Callable[[Any], Any], items: list[Any]) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model-dir", type=Path, default=REPO / "models" / "gacl-cos")
+    ap.add_argument("--model-dir", type=Path, default=REPO / "models" / "gacl")
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "quickdraw")
     ap.add_argument("--sketches", type=int, default=4096)
     ap.add_argument("--rounds", type=int, default=7)

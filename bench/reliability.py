@@ -116,7 +116,7 @@ def sigterm(model_dir: Path) -> dict[str, Any]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model-dir", type=Path, default=REPO / "models" / "gacl-cos")
+    ap.add_argument("--model-dir", type=Path, default=REPO / "models" / "gacl")
     ap.add_argument("--parts", default="schema,sigterm,flood,overload,ratelimit,redis")
     ap.add_argument("--max-examples", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=14)

@@ -34,7 +34,7 @@ def main() -> None:
     from sketchprep.formats import read_ndjson
     from sketchprep.strokes import strokes_to_drawing
 
-    app = create_app(Settings(model_dir=args.repo / "models" / "gacl-cos", cache="memory", log_level="warning"))
+    app = create_app(Settings(model_dir=args.repo / "models" / "gacl", cache="memory", log_level="warning"))
     recs = [r for c in ("cat", "dog", "eye", "owl")
             for r in itertools.islice(read_ndjson(args.data / f"{c}.ndjson.gz"), 25)]
     bodies = [json.dumps({"sketches": [{"strokes": strokes_to_drawing(r.strokes), "label": r.category}]}).encode()

@@ -46,7 +46,7 @@ def start_rung(name: str, model_dir: Path, workers: int) -> Stack:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model-dir", type=Path, default=Path("models/gacl-cos"))
+    ap.add_argument("--model-dir", type=Path, default=Path("models/gacl"))
     ap.add_argument("--data", type=Path, default=BENCH.parent.parent / "shared" / "data" / "quickdraw")
     ap.add_argument("--points", nargs="+", type=parse_point, default=[parse_point("1x32"), parse_point("64x8")])
     ap.add_argument("--rounds", type=int, default=2)

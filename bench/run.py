@@ -10,7 +10,7 @@ Measures, in one run, and prints JSON (also written to --out):
 4. cache-hit latency (in-process LRU, and Redis when redis-server is installed): sequential requests for
    sketches already in the cache.
 
-    python bench/run.py --model-dir models/gacl-cos --data ../shared/data/quickdraw --out bench/results.json
+    python bench/run.py --model-dir models/gacl --data ../shared/data/quickdraw --out bench/results.json
 
 Other processes compete for the same cores: --wait-idle waits until no training job (`sketchq-train`,
 `python -m training.*`) runs; the JSON records whether one ran and the load average.
@@ -232,7 +232,7 @@ def cache_hits(server: ServerProc, bodies: Path, duration: float) -> dict[str, A
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model-dir", type=Path, default=Path("models/gacl-cos"))
+    ap.add_argument("--model-dir", type=Path, default=Path("models/gacl"))
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "quickdraw")
     ap.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32, 64])
     ap.add_argument("--duration", type=float, default=8.0, help="measured seconds per load point")

@@ -17,7 +17,7 @@ Runtime server, in the same run, on the same 4,096 real sketches and the same ON
 6. the ratios and the issue's targets (bench/side_by_side_eval.py). JSON to stdout and --out;
    bench/report_side_by_side.py renders it as markdown.
 
-    python bench/side_by_side.py --model-dir models/gacl-cos --data ../shared/data/quickdraw \
+    python bench/side_by_side.py --model-dir models/gacl --data ../shared/data/quickdraw \
         --out bench/results-side-by-side.json
     # quick check while developing:
     python bench/side_by_side.py --quick --points 1x32 64x8 --stacks sketchq naive --skip ceiling cache
@@ -155,7 +155,7 @@ def measure_cache_hits(model_dir: Path, bodies: Path, duration: float) -> dict[s
 
 def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model-dir", type=Path, default=Path("models/gacl-cos"))
+    ap.add_argument("--model-dir", type=Path, default=Path("models/gacl"))
     ap.add_argument("--data", type=Path, default=BENCH.parent.parent / "shared" / "data" / "quickdraw")
     ap.add_argument("--stacks", nargs="+", default=list(ALL_STACKS), choices=ALL_STACKS,
                     help="stacks to run (sketchq is always run: it is the reference)")

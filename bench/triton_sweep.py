@@ -41,7 +41,7 @@ def config_args(config: str) -> list[str]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model-dir", type=Path, default=Path("models/gacl-cos"))
+    ap.add_argument("--model-dir", type=Path, default=Path("models/gacl"))
     ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data" / "quickdraw")
     ap.add_argument("--configs", nargs="+", default=DEFAULT_CONFIGS,
                     help="instances,ort_threads,max_queue_delay_us,preferred_sizes (e.g. '2,1,500,16 64' or '2,1,0,-')")

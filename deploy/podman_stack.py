@@ -18,7 +18,7 @@ the API container is ready within READY_BOUND_S, answers /score, /attribute, /en
 as `python -m service` on the same models does, has the models baked in (same bytes) and read-only, runs as
 uid 10001, passes its HEALTHCHECK, and on SIGTERM fails readiness, still answers, drains and exits 0 within
 the grace period; the training image runs `sketchq-train` as non-root and exports the shipped checkpoint to
-the very bytes of models/gacl-cos/model.onnx; in the stack both replicas are ready, a sketch cached through
+the very bytes of models/gacl/model.onnx; in the stack both replicas are ready, a sketch cached through
 one replica is a hit on the other, the load balancer spreads requests over both and answers like the local
 service, Redis runs with its LRU bound, Prometheus reports both replicas up and evaluates every dashboard
 query, and `compose stop` ends both replicas with exit code 0.
@@ -407,12 +407,12 @@ def check_api_container(podman: Podman, report: Report, local: dict[str, tuple[i
         mounts = [m.get("Destination") for m in podman.inspect("container", name).get("Mounts", [])]
         report.check("API container: no volume mounted over /app (the models are baked in)",
                      not any(str(d).startswith("/app") for d in mounts), mounts)
-        files = sorted(p for d in ("models/gacl-cos", "models/sketchrnn") for p in (REPO / d).rglob("*") if p.is_file())
+        files = sorted(p for d in ("models/gacl", "models/sketchrnn") for p in (REPO / d).rglob("*") if p.is_file())
         out = podman("exec", name, "sha256sum", *[f"/app/{p.relative_to(REPO)}" for p in files], quiet=True).stdout
         inside = {line.split()[1]: line.split()[0] for line in out.splitlines()}
         want = {f"/app/{p.relative_to(REPO)}": hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
         report.equal(f"API container: the {len(files)} model files are the repository's bytes", inside, want)
-        targets = ["/app/models/gacl-cos/model.onnx", "/app/models/sketchrnn/decoder.onnx", "/app/models/gacl-cos/new",
+        targets = ["/app/models/gacl/model.onnx", "/app/models/sketchrnn/decoder.onnx", "/app/models/gacl/new",
                    "/app/new", "/app/service/main.py", "/opt/venv/new", "/tmp/new"]
         probe = ("import errno, sys\n"
                  "for p in sys.argv[1:]:\n"
@@ -527,17 +527,17 @@ def check_train_image(podman: Podman, report: Report) -> None:
                "print(torch.__version__, torch.version.cuda, onnxruntime.__version__, os.getuid())", quiet=True)
     report.equal("training image: torch 2.13.0 (CUDA 13.0 build), onnxruntime, the training code, uid 10001",
                  p.stdout.split(), ["2.13.0+cu130", "13.0", "1.32.0", UID])
-    # A real job without training: export the shipped scorer's checkpoint to ONNX, as models/gacl-cos was made.
+    # A real job without training: export the shipped scorer's checkpoint to ONNX, as models/gacl was made.
     with tempfile.TemporaryDirectory(dir=CACHE) as runs:
         os.chmod(runs, 0o777)  # noqa: S103 (the container's uid 10001 writes here)
         with report.timed("train_image_export"):
-            p = podman("run", "--rm", "-v", f"{REPO / 'checkpoints' / 'gacl-cos'}:/ckpt:ro", "-v", f"{runs}:/runs",
-                       TRAIN_IMAGE, "export", "/ckpt/model.pt", "--out", "/runs/gacl-cos", "--name", "gacl-cos",
+            p = podman("run", "--rm", "-v", f"{REPO / 'checkpoints' / 'gacl'}:/ckpt:ro", "-v", f"{runs}:/runs",
+                       TRAIN_IMAGE, "export", "/ckpt/model.pt", "--out", "/runs/gacl", "--name", "gacl",
                        check=False, timeout=600)
-        onnx = Path(runs) / "gacl-cos" / "model.onnx"
+        onnx = Path(runs) / "gacl" / "model.onnx"
         got = hashlib.sha256(onnx.read_bytes()).hexdigest() if onnx.exists() else p.stdout[-300:] + p.stderr[-500:]
-        want = hashlib.sha256((REPO / "models" / "gacl-cos" / "model.onnx").read_bytes()).hexdigest()
-        report.equal("training image: exporting checkpoints/gacl-cos gives the bytes of models/gacl-cos/model.onnx",
+        want = hashlib.sha256((REPO / "models" / "gacl" / "model.onnx").read_bytes()).hexdigest()
+        report.equal("training image: exporting checkpoints/gacl gives the bytes of models/gacl/model.onnx",
                      got, want)
 
 
@@ -787,7 +787,7 @@ def local_answers(report: Report) -> dict[tuple[str, str, int], tuple[int, Any]]
     overrides = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("OPENBLAS_")}
     report.data["local_reference_env_removed"] = overrides
     try:
-        srv = ServerProc(model_dir=REPO / "models" / "gacl-cos", enhance_model_dir=REPO / "models" / "sketchrnn",
+        srv = ServerProc(model_dir=REPO / "models" / "gacl", enhance_model_dir=REPO / "models" / "sketchrnn",
                          cache="off")
     finally:
         os.environ.update(overrides)

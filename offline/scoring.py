@@ -30,7 +30,7 @@ Row = dict[str, Any]
 class EngineOptions:
     """How the model runs (typed; the CLI and the Ray job fill it)."""
 
-    model_dir: Path = Path("models/gacl-cos")
+    model_dir: Path = Path("models/gacl")
     device: str = "cpu"  # auto | cpu | cuda, as SKETCHQ_DEVICE
     batch_size: int = 64  # most sketches in one model call
     intra_op_threads: int = 1  # 1: bit-identical to the service whatever the batch

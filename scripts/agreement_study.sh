@@ -2,7 +2,7 @@
 # Issue 12, the study of annotation-free levers on agreement with people (docs/results/agreement.md).
 # Two protocols, each run evaluated on the validation split with the judged pairs (sketchq-train evaluate
 # --split val --pairs ...); the test split is never used to choose.
-# - Continuation (names without "full-"): the lever continues the shipped scorer (checkpoints/gacl-cos/model.pt,
+# - Continuation (names without "full-"): the lever continues the shipped scorer (checkpoints/gacl/model.pt,
 #   GACL-Cos v3) for the same 2 epochs (AdamW lr 3e-4, 50-step warm-up, one cosine, seed 0, q's scale kept).
 # - Full budget ("full-..."): the shipped recipe's GACL stage (10 epochs from softmax epoch 6 of a 16-epoch
 #   schedule, seed 1, scripts/train_pair.sh) with one thing changed; "full-v3" is the recipe unchanged.
@@ -16,7 +16,7 @@ set -euo pipefail
 source "$(dirname "$0")/recipe.sh"
 PAIRS=${PAIRS:-../shared/judged/pairs-dev.jsonl}
 OUT=${OUT:-$RUNS/study}
-V3=${V3:-checkpoints/gacl-cos/model.pt}
+V3=${V3:-checkpoints/gacl/model.pt}
 opt=(--batch-size 128 --optimizer adamw --weight-decay 1e-4 --schedule cosine --seed "$SEED" ${THREADS:+--threads "$THREADS"})
 cont=(--head gacl --gacl-kind cos --init-from "$V3" --q-init-median 0 --ramp-steps 0 --lr 3e-4 --warmup-steps 50
       --epochs 2 --no-soft-binning)

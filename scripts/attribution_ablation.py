@@ -1,6 +1,6 @@
 """What limits attribution (issue 4)? Two measurements on the attribution sets, no service needed.
 
-    python scripts/attribution_ablation.py --model models/gacl-cos --softmax-model models/softmax \
+    python scripts/attribution_ablation.py --model models/gacl --softmax-model models/softmax \
         --out docs/results/attribution_ablation.json
 
 1. **Which stroke goes first.** On the rare-and-hard cases of the test set: the fraction whose first removed
@@ -138,7 +138,7 @@ def verdict_features(val: list[dict], val_truth: list[str], test: list[dict], te
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", default="models/gacl-cos")
+    p.add_argument("--model", default="models/gacl")
     p.add_argument("--softmax-model", default=None, help="a second exported model for the last feature sets")
     p.add_argument("--data", nargs="+", default=["../shared/data/quickdraw"])
     p.add_argument("--n-val", type=int, default=300)

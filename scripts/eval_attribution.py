@@ -2,7 +2,7 @@
 rare-and-hard recovery, precision/recall of removing the injected strokes, and (with --server) the
 latency of POST /attribute against a running service by stroke count.
 
-    python scripts/eval_attribution.py --model models/gacl-cos --data ../shared/data/quickdraw \
+    python scripts/eval_attribution.py --model models/gacl --data ../shared/data/quickdraw \
         --out docs/results/attribution.json [--server http://127.0.0.1:8000]
 
 The rule and its parameters are the model card's (calibrated on validation data by `sketchq-train calibrate`);
@@ -99,7 +99,7 @@ def latency(server: str, cases: list, repeats: int = 1) -> dict:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", default="models/gacl-cos")
+    p.add_argument("--model", default="models/gacl")
     p.add_argument("--data", nargs="+", default=["../shared/data/quickdraw"])
     p.add_argument("--n", type=int, default=300, help="cases per label")
     p.add_argument("--seed", type=int, default=0, help="the set is built with seed + 1")

@@ -126,7 +126,7 @@ def main() -> int:
     p.add_argument("--data", default="../shared/data/quickdraw")
     p.add_argument("--vae-checkpoint", default="checkpoints/sketchrnn-cpu/last.pt",
                    help="torch weights of the exported VAE (the reference decodes with the same model)")
-    p.add_argument("--scorer-checkpoint", default="checkpoints/gacl-cos/model.pt",
+    p.add_argument("--scorer-checkpoint", default="checkpoints/gacl/model.pt",
                    help="torch weights of the shipped scorer (the reference's differentiable critic)")
     p.add_argument("--per-class", type=int, default=5)
     p.add_argument("--split", default="test", choices=["val", "test"], help="val: for tuning; test: to report")

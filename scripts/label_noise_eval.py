@@ -8,7 +8,7 @@ calibrated on the validation split by `sketchq-train calibrate-labels`):
   level, to a PNG;
 - the share of the clean test split (true labels) that the rule flags, and that q_reject rejects.
 
-    .venv/bin/python scripts/label_noise_eval.py --model models/gacl-cos --data ../shared/data/quickdraw \
+    .venv/bin/python scripts/label_noise_eval.py --model models/gacl --data ../shared/data/quickdraw \
         --out docs/results/label_noise.json --png docs/results/label_noise_pr.png
 """
 
@@ -33,7 +33,7 @@ THETAS = np.round(np.arange(0.3, 2.01, 0.05), 2)
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", type=Path, default=Path("models/gacl-cos"))
+    ap.add_argument("--model", type=Path, default=Path("models/gacl"))
     ap.add_argument("--data", nargs="+", default=["../shared/data/quickdraw"])
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--out", type=Path, default=Path("docs/results/label_noise.json"))

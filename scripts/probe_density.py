@@ -2,7 +2,7 @@
 directions = 16 drawings per n), scored by torch checkpoints of the scorer. Prints JSON per checkpoint and n:
 the fraction called `circle`, the median q and the classes predicted (models/README.md, "Point density").
 
-    python scripts/probe_density.py checkpoints/gacl-cos/model.pt runs/gacl-cos-aug/last.pt
+    python scripts/probe_density.py checkpoints/gacl/model.pt runs/gacl-cos-aug/last.pt
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from sketchprep.strokes import strokes_from_drawing
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", type=Path, default=Path("models/gacl-cos"))
+    ap.add_argument("--model", type=Path, default=Path("models/gacl"))
     ap.add_argument("--data", type=Path, default=Path("../shared/data/quickdraw"))
     ap.add_argument("--out", type=Path, default=Path("docs/offline/report.png"))
     ap.add_argument("--flip", type=float, default=0.1)

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Ships a trained GACL run as models/gacl-cos version VERSION and redoes everything downstream of the scorer:
+# Ships a trained GACL run as models/gacl version VERSION and redoes everything downstream of the scorer:
 #   1. evaluation on the test split (only now: the run was chosen on the validation split and the judged pairs);
 #   2. ONNX export with the model card, attribution calibration and label-rule calibration (validation data);
-#   3. the torch weights of the scorer (checkpoints/gacl-cos/model.pt; the /enhance reference, and
+#   3. the torch weights of the scorer (checkpoints/gacl/model.pt; the /enhance reference, and
 #      tests/training/test_shipped_model.py compares them with the ONNX export);
-#   4. agreement with the judged pairs into the card and docs/results/agreement/gacl-cos-vVERSION;
+#   4. agreement with the judged pairs into the card and docs/results/agreement/gacl-vVERSION;
 #   5. the web page's examples, the /attribute evaluation, the label-noise evaluation and the /enhance
 #      evaluation (a service on the new model, cache off).
 #   RUN=runs/study/full-prefix-strong-all-s2 VERSION=4 scripts/ship_scorer.sh
@@ -18,16 +18,16 @@ PORT=${PORT:-8774}
 
 [ -f "$RUN/eval/evaluation.json" ] || sketchq-train evaluate "$RUN/last.pt" --data "$DATA" --out "$RUN/eval" \
   --corruption-sample 1000 --pairs "$PAIRS"
-sketchq-train export "$RUN/last.pt" --data "$DATA" --out models/gacl-cos --name gacl-cos --version "$VERSION" \
+sketchq-train export "$RUN/last.pt" --data "$DATA" --out models/gacl --name gacl --version "$VERSION" \
   --evaluation "$RUN/eval/evaluation.json"
-sketchq-train calibrate models/gacl-cos --data "$DATA" --n 300
-sketchq-train calibrate-labels models/gacl-cos --data "$DATA"
+sketchq-train calibrate models/gacl --data "$DATA" --n 300
+sketchq-train calibrate-labels models/gacl --data "$DATA"
 python -c "import sys, torch; c = torch.load(sys.argv[1], map_location='cpu', weights_only=False); \
-[c.pop(k, None) for k in ('optim', 'sched')]; torch.save(c, sys.argv[2])" "$RUN/last.pt" checkpoints/gacl-cos/model.pt
-sketchq-train agreement models/gacl-cos --baseline models/softmax --pairs "$PAIRS" \
-  --out "docs/results/agreement/gacl-cos-v$VERSION" --write-card
+[c.pop(k, None) for k in ('optim', 'sched')]; torch.save(c, sys.argv[2])" "$RUN/last.pt" checkpoints/gacl/model.pt
+sketchq-train agreement models/gacl --baseline models/softmax --pairs "$PAIRS" \
+  --out "docs/results/agreement/gacl-v$VERSION" --write-card
 python -m service.web.examples
-python scripts/label_noise_eval.py --model models/gacl-cos --data "$DATA" --out docs/results/label_noise.json \
+python scripts/label_noise_eval.py --model models/gacl --data "$DATA" --out docs/results/label_noise.json \
   --png docs/results/label_noise_pr.png
 
 SKETCHQ_PORT=$PORT SKETCHQ_CACHE=off python -m service > "/tmp/ship-service-$PORT.log" 2>&1 &

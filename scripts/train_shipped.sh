@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Reproduces the shipped models (models/README.md): the softmax baseline (version 2) and the scorer
-# gacl-cos version 5. About 100 min of training (75 with version 4; not re-timed end to end for version 5) and
+# models/gacl version 5. About 100 min of training (75 with version 4; not re-timed end to end for version 5) and
 # 25 min of evaluation, export and calibration on a 2-core CPU. Every stage resumes if re-run.
 #   1. the 16-epoch pair with seed 1 (scripts/train_pair.sh): softmax 16 epochs (runs/softmax-e16-s1, shipped
 #      as models/softmax) and v3's GACL stage (runs/gacl-cos-rankdrop4-e16-s1, the scorer of version 3, kept as

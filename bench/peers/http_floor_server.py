@@ -29,7 +29,7 @@ from service.supervisor import bind_sockets  # noqa: E402
 # One result of sketchq's /score answer, about its usual size (the values are not computed).
 RESULT = (b'{"quality":41.52872848510742,"quality_percentile":55.1,"class":"cat","confidence":0.9981,'
           b'"top_k":[{"class":"cat","probability":0.9981}],"theta":0.41,"label_check":null,"cached":false}')
-MODEL = b'{"name":"gacl-cos","version":"4","sha256":"' + b"0" * 64 + b'"}'
+MODEL = b'{"name":"gacl","version":"5","sha256":"' + b"0" * 64 + b'"}'
 _answers: dict[int, bytes] = {}
 
 

@@ -11,7 +11,7 @@ micro-batching across requests, no cache, no limits.
 
 GET /healthz answers 200 once the model is loaded (the benchmark and the tests poll it).
 
-    python bench/peers/naive_server.py --model-dir models/gacl-cos --port 8100
+    python bench/peers/naive_server.py --model-dir models/gacl --port 8100
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def create_app(model_dir: Path) -> FastAPI:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model-dir", type=Path, default=Path("models/gacl-cos"))
+    ap.add_argument("--model-dir", type=Path, default=Path("models/gacl"))
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=8100)
     args = ap.parse_args()

@@ -21,7 +21,7 @@ Runs in the Triton venv (Python 3.12 with a shared libpython; `bench/peers/setup
 checkout on PYTHONPATH (sketchprep) and the venv's libpython on LD_LIBRARY_PATH:
 
     LD_LIBRARY_PATH=/root/.pyenv/versions/3.12.1/lib PYTHONPATH=. bench/.venv-triton/bin/python \
-        bench/peers/triton_server.py --model-dir models/gacl-cos --http-port 8200
+        bench/peers/triton_server.py --model-dir models/gacl --http-port 8200
 
 The defaults are the configuration kept after the short sweep described in bench/README.md ("Side by side
 with Triton and a naive server").
@@ -85,7 +85,7 @@ def stop_once(signum: int, frame: object) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model-dir", type=Path, default=Path("models/gacl-cos"))
+    ap.add_argument("--model-dir", type=Path, default=Path("models/gacl"))
     ap.add_argument("--http-port", type=int, default=8200)
     ap.add_argument("--instances", type=int, default=2, help="model instances (callables, ORT sessions)")
     ap.add_argument("--ort-threads", type=int, default=1, help="ORT intra-op threads per instance")

@@ -18,7 +18,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SKETCHQ_", extra="ignore", frozen=True, populate_by_name=True)
 
     # --- model and engine ---
-    model_dir: Path = Field(Path("models/gacl-cos"), description="folder with model.onnx and model_card.json")
+    model_dir: Path = Field(Path("models/gacl"), description="folder with model.onnx and model_card.json")
     verify_model_sha256: bool = Field(True, description="refuse to start when model.onnx does not match the card")
     device: Literal["auto", "cpu", "cuda"] = Field(
         "auto", description="auto: CUDA execution provider when available, else CPU; cuda: fail unless CUDA is active")

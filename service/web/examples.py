@@ -101,7 +101,7 @@ def build(data: Path, model_dir: Path, per_group: int) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="Quick, Draw! folder (<category>.ndjson.gz)")
-    parser.add_argument("--model-dir", type=Path, default=REPO / "models" / "gacl-cos")
+    parser.add_argument("--model-dir", type=Path, default=REPO / "models" / "gacl")
     parser.add_argument("--per-group", type=int, default=8, help="drawings in each of bottom, middle and top")
     parser.add_argument("--out", type=Path, default=EXAMPLES_FILE)
     args = parser.parse_args(argv)

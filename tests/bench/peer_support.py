@@ -14,7 +14,7 @@ from stacks import TRITON_VENV, PeerUnavailable, Stack, post, start_floor, start
 __all__ = ["TRITON_VENV", "PeerUnavailable", "Stack", "post", "start_floor", "start_naive", "start_sketchq",
            "start_triton"]
 
-MODEL_DIR = REPO / "models" / "gacl-cos"
+MODEL_DIR = REPO / "models" / "gacl"
 TOLERANCE = 1e-6  # relative, as bench/side_by_side.py checks (float32 rounding of other batch shapes is < 1e-6)
 
 

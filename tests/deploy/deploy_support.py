@@ -16,7 +16,7 @@ from server_proc import ServerProc
 from service.core.settings import Settings, env_names
 
 REPO = Path(__file__).resolve().parents[2]
-MODEL_DIR = REPO / "models" / "gacl-cos"
+MODEL_DIR = REPO / "models" / "gacl"
 
 
 # --- settings --------------------------------------------------------------------------------------------

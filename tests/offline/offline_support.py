@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-MODEL = Path(__file__).resolve().parents[2] / "models" / "gacl-cos"
+MODEL = Path(__file__).resolve().parents[2] / "models" / "gacl"
 
 
 def real_objects(data_dir: Path, category: str, n: int) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ from svc_support import SERVER_LIMITS, ServerProc, data_dir, load_sketches, mode
 def model_path() -> Path:
     d = model_dir()
     if d is None:
-        pytest.fail("no model: expected models/gacl-cos or /tmp/dev-model (or SKETCHQ_TEST_MODEL_DIR)")
+        pytest.fail("no model: expected models/gacl or /tmp/dev-model (or SKETCHQ_TEST_MODEL_DIR)")
     return d
 
 

@@ -14,7 +14,7 @@ from sketchprep.formats import read_ndjson
 from sketchprep.strokes import strokes_to_drawing
 
 REPO = Path(__file__).resolve().parents[2]
-SHIPPED_MODEL = REPO / "models" / "gacl-cos"
+SHIPPED_MODEL = REPO / "models" / "gacl"
 DEV_MODEL = Path("/tmp/dev-model")
 
 # Limits of the shared test server, small so the bad-input bodies stay small.

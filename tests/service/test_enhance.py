@@ -194,7 +194,7 @@ def test_evaluation_script_runs_both_paths(enhance_server: ServerProc, tmp_path:
     out = tmp_path / "enhance.json"
     run = subprocess.run([sys.executable, str(root / "scripts/eval_enhance.py"), "--server", enhance_server.url,
                           "--data", str(data_dir), "--vae-checkpoint", str(ck),
-                          "--scorer-checkpoint", str(root / "checkpoints/gacl-cos/model.pt"),
+                          "--scorer-checkpoint", str(root / "checkpoints/gacl/model.pt"),
                           "--per-class", "1", "--ref-steps", "1", "--ref-batch", "32", "--out", str(out),
                           "--figure", str(tmp_path / "pairs.png"), "--figure-rows", "2"],
                          capture_output=True, text=True, timeout=600)

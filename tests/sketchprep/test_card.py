@@ -15,7 +15,7 @@ COMMITTED = sorted(p.parent for p in MODELS.glob(f"*/{CARD_FILE}"))
 
 
 def test_there_are_committed_cards() -> None:
-    assert {p.name for p in COMMITTED} >= {"gacl-cos", "softmax"}
+    assert {p.name for p in COMMITTED} >= {"gacl", "softmax"}
 
 
 @pytest.mark.parametrize("model_dir", COMMITTED, ids=lambda p: p.name)
@@ -40,7 +40,7 @@ def test_an_attribution_block_without_the_calibrated_parts_stays_without_them(tm
 
 @pytest.mark.parametrize("version", [3, 0, "1", True, None])
 def test_another_card_version_is_refused_with_a_clear_message(version: object, tmp_path: Path) -> None:
-    raw = json.loads((MODELS / "gacl-cos" / CARD_FILE).read_text())
+    raw = json.loads((MODELS / "gacl" / CARD_FILE).read_text())
     if version is None:
         del raw["card_version"]
     else:
@@ -53,7 +53,7 @@ def test_another_card_version_is_refused_with_a_clear_message(version: object, t
 
 
 def test_an_unknown_field_is_refused(tmp_path: Path) -> None:
-    raw = json.loads((MODELS / "gacl-cos" / CARD_FILE).read_text())
+    raw = json.loads((MODELS / "gacl" / CARD_FILE).read_text())
     raw["thresholds"]["label_check"]["q_minimum"] = 1.0  # a typo must not pass silently
     with pytest.raises(ValueError, match="q_minimum"):
         ModelCard.model_validate(raw)

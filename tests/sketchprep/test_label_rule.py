@@ -40,7 +40,7 @@ def test_verdicts() -> None:
 
 def test_the_readme_circle_is_not_flagged_by_the_shipped_model() -> None:
     ort = pytest.importorskip("onnxruntime")
-    model = ROOT / "models" / "gacl-cos"
+    model = ROOT / "models" / "gacl"
     card = ModelCard.load(model)
     sess = ort.InferenceSession(str(card.onnx_path(model)), providers=["CPUExecutionProvider"])
     x, lengths = collate([sketch_to_points(strokes_from_drawing(README_CIRCLE), card.preprocess.config())])

@@ -94,7 +94,7 @@ def test_ink_length_is_the_pen_path():
 
 
 def test_cli_run_on_the_shipped_model_writes_tables_and_figure(pairs_file, tmp_path):
-    res = run(str(ROOT / "models" / "gacl-cos"), str(pairs_file), str(tmp_path / "out"))
+    res = run(str(ROOT / "models" / "gacl"), str(pairs_file), str(tmp_path / "out"))
     names = set(res["subsets"]["agree"]) - {"n"}
     assert {"q", "max_cos", "max_prob", "q_claimed", "ink_length", "n_strokes"} <= names
     # ink: the square (A) has more ink than the line (B): right on pairs 1 and 3, wrong on 2 and 5

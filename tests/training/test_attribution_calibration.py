@@ -13,7 +13,7 @@ from training.data.splits import load_splits
 from training.export.calibrate_attribution import accepted, calibrate_score, f1, generator_holdout, paths
 from training.export.runtime import OnnxScorer
 
-MODEL = Path(__file__).resolve().parents[2] / "models" / "gacl-cos"
+MODEL = Path(__file__).resolve().parents[2] / "models" / "gacl"
 
 
 @pytest.fixture(scope="module")

@@ -86,8 +86,8 @@ def test_the_study_scripts_command_lines_parse_to_the_same_config() -> None:
         ("runs/x/last.pt", "val", "e", 10, "p.jsonl", ["eye", "mouth"])
     study = parse(["agreement-study", "--runs", "runs/a", "runs/b", "--out", "o", "--reference", "control:a,b"])
     assert (study.runs, study.reference) == ([Path("runs/a"), Path("runs/b")], ["control:a,b"])
-    ag = parse(["agreement", "models/gacl-cos", "--baseline", "models/softmax", "--out", "o", "--write-card"])
-    assert (ag.model, ag.baseline, ag.write_card, ag.figure_pairs) == ("models/gacl-cos", "models/softmax", True, 12)
+    ag = parse(["agreement", "models/gacl", "--baseline", "models/softmax", "--out", "o", "--write-card"])
+    assert (ag.model, ag.baseline, ag.write_card, ag.figure_pairs) == ("models/gacl", "models/softmax", True, 12)
 
 
 @pytest.mark.parametrize("argv", [["train"], ["sketchrnn-train"], ["export", "ck.pt", "--out", "m"],

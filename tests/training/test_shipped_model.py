@@ -13,7 +13,7 @@ from training.data.splits import load_splits
 
 ROOT = Path(__file__).resolve().parents[2]
 MODELS = ROOT / "models"
-SHIPPED = ["gacl-cos", "softmax"]
+SHIPPED = ["gacl", "softmax"]
 
 
 @pytest.fixture(scope="module", params=SHIPPED)
@@ -26,8 +26,8 @@ def shipped(request):
 
 @pytest.fixture(scope="module")
 def quality_model():
-    card = json.loads((MODELS / "gacl-cos" / "model_card.json").read_text())
-    sess = ort.InferenceSession(str(MODELS / "gacl-cos" / card["onnx"]["file"]), providers=["CPUExecutionProvider"])
+    card = json.loads((MODELS / "gacl" / "model_card.json").read_text())
+    sess = ort.InferenceSession(str(MODELS / "gacl" / card["onnx"]["file"]), providers=["CPUExecutionProvider"])
     return card, sess
 
 
@@ -57,7 +57,7 @@ def test_card_matches_the_onnx_file(shipped):
 
 def test_accuracy_on_held_out_sketches_matches_the_card(shipped, test_split):
     name, _, card, sess = shipped
-    assert card["preprocess"] == json.loads((MODELS / "gacl-cos" / "model_card.json").read_text())["preprocess"]
+    assert card["preprocess"] == json.loads((MODELS / "gacl" / "model_card.json").read_text())["preprocess"]
     idx = np.random.default_rng(0).choice(len(test_split), 600, replace=False)
     preds = np.concatenate([run(sess, [test_split.items[i] for i in idx[j:j + 200]])[2] for j in (0, 200, 400)])
     acc = float((preds == np.asarray(test_split.labels)[idx]).mean())
@@ -86,14 +86,14 @@ def test_scribbles_score_below_real_sketches(quality_model, test_split):
 
 
 def test_committed_torch_weights_are_the_shipped_scorer(quality_model, test_split):
-    """checkpoints/gacl-cos/model.pt (the /enhance torch reference's critic) must be the weights that were
-    exported to models/gacl-cos: same classes, and the same q and cosines on real test sketches."""
+    """checkpoints/gacl/model.pt (the /enhance torch reference's critic) must be the weights that were
+    exported to models/gacl: same classes, and the same q and cosines on real test sketches."""
     import torch
 
     from training.engine.checkpoints import load_net
 
     card, sess = quality_model
-    net, ck = load_net(ROOT / "checkpoints" / "gacl-cos" / "model.pt")
+    net, ck = load_net(ROOT / "checkpoints" / "gacl" / "model.pt")
     assert list(ck["classes"]) == card["classes"] and "optim" not in ck
     points = test_split.items[:64]
     q_onnx, cos_onnx, _ = run(sess, points)

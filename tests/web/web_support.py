@@ -20,7 +20,7 @@ from server_proc import DATA, REPO, ServerProc  # noqa: F401  (DATA, ServerProc:
 
 from sketchprep.formats import read_ndjson
 
-MODEL_DIR = Path(os.environ.get("SKETCHQ_TEST_MODEL_DIR", REPO / "models" / "gacl-cos"))
+MODEL_DIR = Path(os.environ.get("SKETCHQ_TEST_MODEL_DIR", REPO / "models" / "gacl"))
 FRAME = 256  # the page records points in a 256 x 256 frame (pad.js)
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}

@@ -1,9 +1,9 @@
 """`sketchq-train agreement`: score a model (and its baselines) on judged pairs and report the agreement.
 
-    sketchq-train agreement models/gacl-cos --baseline models/softmax --pairs ../shared/judged/pairs-dev.jsonl \
+    sketchq-train agreement models/gacl --baseline models/softmax --pairs ../shared/judged/pairs-dev.jsonl \
         --out docs/results/agreement/gacl-cos-v3
 
-A model is a torch checkpoint (`runs/x/last.pt`) or an exported folder (`models/gacl-cos`, ONNX). Scores
+A model is a torch checkpoint (`runs/x/last.pt`) or an exported folder (`models/gacl`, ONNX). Scores
 compared: the model's q (feature magnitude), its max cosine and max probability; with `--baseline`, the
 baseline model's max probability and feature norm; and two scores without any model, the total ink
 length (as drawn) and the number of strokes. Writes agreement.json,

@@ -1,6 +1,6 @@
 """Calibrate the attribution rule of an exported model and write it into its model card.
 
-    sketchq-train calibrate models/gacl-cos --data ../shared/data/quickdraw
+    sketchq-train calibrate models/gacl --data ../shared/data/quickdraw
 
 Procedure (validation data only; the test split is kept for evaluation, scripts/eval_attribution.py):
 1. Build an attribution set from the validation split (training.data.attribution_set): benign real sketches,

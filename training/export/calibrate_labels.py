@@ -1,6 +1,6 @@
 """Calibrate the label-cleansing rule (sketchprep.label_rule) of an exported model into its card (version 2).
 
-    sketchq-train calibrate-labels models/gacl-cos --data ../shared/data/quickdraw
+    sketchq-train calibrate-labels models/gacl --data ../shared/data/quickdraw
 
 Procedure (validation split only; the test split is kept for scripts/label_noise_eval.py):
 1. Score every validation drawing of the model's classes (q, cosines, predicted class).

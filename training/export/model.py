@@ -32,7 +32,7 @@ class ExportArgs:
     checkpoint: Annotated[str, tyro.conf.Positional, tyro.conf.arg(metavar="CHECKPOINT")]
     """the checkpoint to export (runs/x/last.pt)"""
     out: str
-    """output folder, e.g. models/gacl-cos"""
+    """output folder, e.g. models/gacl"""
     name: str
     """the model's name in its card (and in every answer of the service)"""
     data: list[str] = field(default_factory=lambda: [DEFAULT_DATA])

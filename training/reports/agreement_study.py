@@ -1,6 +1,6 @@
 """The study table of issue 12: what each annotation-free lever did to agreement with people.
 
-    sketchq-train agreement-study --runs runs/study/* --shipped models/gacl-cos --baseline models/softmax \
+    sketchq-train agreement-study --runs runs/study/* --shipped models/gacl --baseline models/softmax \
         --out docs/results/agreement
 
 Every run must have been evaluated on the validation split with the judged pairs (`sketchq-train evaluate
@@ -50,7 +50,7 @@ class AgreementStudyArgs:
     """study run folders, each evaluated into eval-val/ with the judged pairs (others are skipped)"""
     out: Path
     """folder for study.md, study.json and study.png"""
-    shipped: Path = Path("models/gacl-cos")
+    shipped: Path = Path("models/gacl")
     """the shipped scorer's exported folder (scored on the same validation split and pairs)"""
     baseline: Path = Path("models/softmax")
     """the softmax baseline's exported folder"""
@@ -71,7 +71,7 @@ def run_cli(args: AgreementStudyArgs) -> int:
     rows = [exported_row(args.baseline, args.data, pairs, "max_prob"),
             exported_row(args.shipped, args.data, pairs, "q")]
     rows += [run_row(r) for r in args.runs if (r / "eval-val" / "evaluation.json").exists()]
-    # a REF may be a run's folder name or an exported model's (e.g. gacl-cos:full-v3 compares with the shipped)
+    # a REF may be a run's folder name or an exported model's (e.g. gacl:full-v3 compares with the shipped)
     credits = {r["key"]: credit(r["pair_q"][0][agreed], r["pair_q"][1][agreed], a_wins[agreed]) for r in rows}
     # runs NAME-s1, NAME-s2, ... of one recipe also give a row NAME: the seeds' mean, credited per pair
     pooled = seed_pooled_rows(rows, credits)
