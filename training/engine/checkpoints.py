@@ -52,3 +52,17 @@ def probability_scale(ck: dict) -> float:
     """The scale s of a scorer checkpoint's softmax (GACL's s; for a softmax run its config's)."""
     gacl = ck["gacl"] or ck["config"].get("gacl") or {}
     return float(gacl.get("s", ck["config"].get("s", 64.0)))
+
+
+def average_checkpoints(paths: list[Path]) -> dict:
+    """The mean of several scorer checkpoints' weights (weight averaging of one run's last epochs, Izmailov et
+    al. 2018), with the last one's metadata and no optimiser state. They must be one network (classes,
+    preprocessing and encoder equal); the encoders have LayerNorm only, so no statistics need recomputing."""
+    cks = [load_checkpoint(p) for p in paths]
+    last = cks[-1]
+    for p, ck in zip(paths, cks, strict=True):
+        if (ck["classes"], ck["preprocess"], ck["encoder"]) != (last["classes"], last["preprocess"], last["encoder"]):
+            raise ValueError(f"{p}: another network than {paths[-1]} (classes, preprocessing or encoder differ)")
+    model = {k: (sum(ck["model"][k].double() for ck in cks) / len(cks)).to(v.dtype) for k, v in last["model"].items()}
+    return {**{k: v for k, v in last.items() if k not in ("optim", "sched")}, "model": model,
+            "averaged_from": [str(p) for p in paths]}
