@@ -107,9 +107,9 @@ class TrainConfig(DataOptions):
     (cheaper, but it lost most of the effect on AUROC and scribbles: docs/results/agreement.md)"""
     distill_from: list[str] | None = None
     """GACL: scorer checkpoints (same classes and preprocessing) whose mean standardised log q the run's log q must
-    follow, over the whole batch (ensemble distillation, training.losses.distill)"""
+    follow, over the batch and within each class (ensemble distillation, training.losses.distill)"""
     distill_weight: float = 1.0
-    """ensemble distillation: weight of its 1 - correlation loss"""
+    """ensemble distillation: weight of its loss (the sum of two 1 - correlation terms)"""
     init_from: str | None = None
     """checkpoint to start from (the GACL stage); it may have fewer classes than this run"""
     q_init_median: float | None = 60.0
