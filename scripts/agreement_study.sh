@@ -132,6 +132,8 @@ FULL[full-mul-oe-w8]="conv-compact|22|--gacl-kind mul --outlier-count 32 --outli
 FULL[full-mul-oe-len]="conv-compact|22|--gacl-kind mul --outlier-count 32 --outlier-weight 4 --outlier-margin 0.5 --outlier-lengths batch"
 # ... with twice the outliers a batch (64): a wider scribble margin at the same agreement?
 FULL[full-mul-oe-c64]="conv-compact|22|--gacl-kind mul --outlier-count 64 --outlier-weight 4 --outlier-margin 0.5"
+# ... with twice the margin (log q 1.0 below the clean mean instead of 0.5): a wider scribble margin, and at what cost?
+FULL[full-mul-oe-m1]="conv-compact|22|--gacl-kind mul --outlier-count 32 --outlier-weight 4 --outlier-margin 1.0"
 # ... with a GACL stage twice as long (20 epochs; the 10-epoch run's training loss was still falling): is the recipe
 # short of training rather than of data?
 FULL[full-mul-oe-e20]="conv-compact|22|--gacl-kind mul --outlier-count 32 --outlier-weight 4 --outlier-margin 0.5|20"
