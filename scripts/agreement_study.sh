@@ -134,6 +134,10 @@ FULL[full-mul-oe-len]="conv-compact|22|--gacl-kind mul --outlier-count 32 --outl
 FULL[full-mul-oe-c64]="conv-compact|22|--gacl-kind mul --outlier-count 64 --outlier-weight 4 --outlier-margin 0.5"
 # ... with twice the margin (log q 1.0 below the clean mean instead of 0.5): a wider scribble margin, and at what cost?
 FULL[full-mul-oe-m1]="conv-compact|22|--gacl-kind mul --outlier-count 32 --outlier-weight 4 --outlier-margin 1.0"
+# ... with the ensemble of full-mul-oe's seeds 1-3 as teachers (training/losses/distill.py), for a seed outside them
+# (SEED=4): does a student trained from its softmax stage with them take more of the ensemble's gain (0.729 / 0.791)
+# than v5's fine-tune did? Its control is full-mul-oe with the same seed.
+FULL[full-mul-oe-distill]="conv-compact|22|--gacl-kind mul --outlier-count 32 --outlier-weight 4 --outlier-margin 0.5 --distill-weight 8 --distill-from $OUT/full-mul-oe-s1/last.pt $OUT/full-mul-oe-s2/last.pt $OUT/full-mul-oe-s3/last.pt"
 # ... with a GACL stage twice as long (20 epochs; the 10-epoch run's training loss was still falling): is the recipe
 # short of training rather than of data?
 FULL[full-mul-oe-e20]="conv-compact|22|--gacl-kind mul --outlier-count 32 --outlier-weight 4 --outlier-margin 0.5|20"
