@@ -123,24 +123,24 @@ FULL[full-mul-wide-add]="conv-wide|22|--gacl-kind mul --rank-kinds jitter,drop,a
 # Outlier exposure (training/data/outliers.py): 32 drawings a batch of the data's other 322 categories must score
 # 0.5 below the batch's mean clean log q. GACL-Mul agreed with people most but lost AUROC and let scribbles raise
 # q; does learning "another category's drawing scores low" restore those without a ranking that punishes ink?
-FULL[full-mul-oe]="conv-compact|22|--gacl-kind mul --outlier-count 32 --outlier-weight 4 --outlier-margin 0.5"
+FULL[full-mul-oe]="conv-compact|22|$mul_oe"
 # ... at twice the hinge weight: does a stronger push widen the scribble margin (0.83-0.86 over full-mul-oe's seeds)
 # and at what cost in agreement and top-1?
-FULL[full-mul-oe-w8]="conv-compact|22|--gacl-kind mul --outlier-count 32 --outlier-weight 8 --outlier-margin 0.5"
+FULL[full-mul-oe-w8]="conv-compact|22|$mul_oe --outlier-weight 8"
 # ... with outliers drawn among those no longer than the batch's padded length (about half the CPU: random-length
 # outliers pad the length-sorted batches to their longest): does it keep full-mul-oe's results?
-FULL[full-mul-oe-len]="conv-compact|22|--gacl-kind mul --outlier-count 32 --outlier-weight 4 --outlier-margin 0.5 --outlier-lengths batch"
+FULL[full-mul-oe-len]="conv-compact|22|$mul_oe --outlier-lengths batch"
 # ... with twice the outliers a batch (64): a wider scribble margin at the same agreement?
-FULL[full-mul-oe-c64]="conv-compact|22|--gacl-kind mul --outlier-count 64 --outlier-weight 4 --outlier-margin 0.5"
+FULL[full-mul-oe-c64]="conv-compact|22|$mul_oe --outlier-count 64"
 # ... with twice the margin (log q 1.0 below the clean mean instead of 0.5): a wider scribble margin, and at what cost?
-FULL[full-mul-oe-m1]="conv-compact|22|--gacl-kind mul --outlier-count 32 --outlier-weight 4 --outlier-margin 1.0"
+FULL[full-mul-oe-m1]="conv-compact|22|$mul_oe --outlier-margin 1.0"
 # ... with the ensemble of full-mul-oe's seeds 1-3 as teachers (training/losses/distill.py), for a seed outside them
 # (SEED=4): does a student trained from its softmax stage with them take more of the ensemble's gain (0.729 / 0.791)
 # than v5's fine-tune did? Its control is full-mul-oe with the same seed.
-FULL[full-mul-oe-distill]="conv-compact|22|--gacl-kind mul --outlier-count 32 --outlier-weight 4 --outlier-margin 0.5 --distill-weight 8 --distill-from $OUT/full-mul-oe-s1/last.pt $OUT/full-mul-oe-s2/last.pt $OUT/full-mul-oe-s3/last.pt"
+FULL[full-mul-oe-distill]="conv-compact|22|$mul_oe --distill-weight 8 --distill-from $(mul_oe_teachers "$OUT")"
 # ... with a GACL stage twice as long (20 epochs; the 10-epoch run's training loss was still falling): is the recipe
 # short of training rather than of data?
-FULL[full-mul-oe-e20]="conv-compact|22|--gacl-kind mul --outlier-count 32 --outlier-weight 4 --outlier-margin 0.5|20"
+FULL[full-mul-oe-e20]="conv-compact|22|$mul_oe|20"
 FULL_ORDER=(full-v3 full-nobin full-raster full-kind-sca full-kind-mul full-kind-add full-bin-t1 full-prefix-class full-hybrid
             full-bin-hold full-classes344)
 declare -A STEPS6=([22]=$(( 6 * 257 )) [all]=$(( 6 * 381 )))  # 6 epochs of 32,824 / 48,704 sketches, batch 128

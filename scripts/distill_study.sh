@@ -12,23 +12,19 @@ source "$(dirname "$0")/recipe.sh"
 PAIRS=${PAIRS:-../shared/judged/pairs-dev.jsonl}
 OUT=${OUT:-$RUNS/study}
 EPOCHS=${EPOCHS:-3}
-teachers=("$OUT"/full-mul-oe-s{1,2,3}/last.pt)
-oe=(--gacl-kind mul --outlier-count 32 --outlier-weight 4 --outlier-margin 0.5)
+# shellcheck disable=SC2206  # the recipe's flags are split on purpose
 finetune=(--head gacl --init-from "$OUT/full-mul-oe-s$SEED/last.pt" --q-init-median 0 --ramp-steps 0 --lr 3e-4
-          --warmup-steps 50 --epochs "$EPOCHS" --no-soft-binning "${rankdrop4[@]}" "${oe[@]}")
+          --warmup-steps 50 --epochs "$EPOCHS" --no-soft-binning "${rankdrop4[@]}" $mul_oe)
 
 declare -A RUN
 RUN[ft-oe]=""
-RUN[ft-oe-distill-w4]="--distill-weight 4"
-RUN[ft-oe-distill-w8]="--distill-weight 8"
-RUN[ft-oe-distill-w16]="--distill-weight 16"
+RUN[ft-oe-distill-w8]="--distill-weight 8 --distill-from $(mul_oe_teachers "$OUT")"
 
 for name in "$@"; do
   [ -n "${RUN[$name]+x}" ] || { echo "unknown run $name (one of ${!RUN[*]})" >&2; exit 2; }
   r="$OUT/$name-s$SEED" last=$(printf %03d $(( EPOCHS - 1 )))
-  extra=(${RUN[$name]})
-  [ ${#extra[@]} -eq 0 ] || extra+=(--distill-from "${teachers[@]}")
-  [ -f "$r/epoch_$last.pt" ] || sketchq-train train --out "$r" "${finetune[@]}" "${extra[@]}" "${common[@]}" \
+  # shellcheck disable=SC2086  # the run's flags are split on purpose
+  [ -f "$r/epoch_$last.pt" ] || sketchq-train train --out "$r" "${finetune[@]}" ${RUN[$name]} "${common[@]}" \
     ${THREADS:+--threads "$THREADS"} $(resume "$r")
   [ -f "$r/eval-val/evaluation.json" ] || sketchq-train evaluate "$r/last.pt" --data "$DATA" --split val \
     --out "$r/eval-val" --corruption-sample 1000 --pairs "$PAIRS"
