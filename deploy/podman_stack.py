@@ -40,7 +40,11 @@ import time
 import traceback
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # deploy/, for podman_checks (there already as a script)
+# deploy/ (podman_checks, lockcheck), then in front of it the helpers the checks share with the tests
+# (tests/deploy/deploy_support.py, tests/server_proc.py)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "deploy"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from podman_checks.api_container import check_api_container
 from podman_checks.http_probes import metric
@@ -129,7 +133,6 @@ def main(argv: list[str] | None = None) -> int:
     n_ok = sum(c["ok"] for c in report.data["checks"])
     say(f"{n_ok} checks passed, {len(report.data['checks']) - n_ok} failed; report: {args.report}")
     return status
-
 
 
 if __name__ == "__main__":
