@@ -67,3 +67,19 @@ def test_no_op_at_zero_rates() -> None:
     x, lengths = batch(SKETCHES)
     out, new_lengths = resample_batch(x, lengths, max_drop=0.0, reverse_prob=0.0)
     assert torch.equal(out, x) and torch.equal(new_lengths, lengths)
+
+
+def test_mirror_equals_preprocessing_the_mirrored_strokes() -> None:
+    x, lengths = batch(SKETCHES)
+    out = augment_batch(x, lengths, PRE.offset_scale, max_degrees=0.0, max_scale=0.0, mirror_prob=1.0)
+    mirrored = [[np.column_stack([255.0 - s[:, 0], s[:, 1]]) for s in sk] for sk in SKETCHES]
+    expected, _ = batch(mirrored)
+    assert torch.allclose(out, expected, atol=1e-5)
+    assert not torch.allclose(out, x, atol=1e-3)  # the fixture is not symmetric: the flip changed it
+
+
+def test_mirror_at_zero_keeps_the_augmentation_stream() -> None:
+    x, lengths = batch(SKETCHES)
+    plain = augment_batch(x, lengths, PRE.offset_scale, generator=torch.Generator().manual_seed(3))
+    zero = augment_batch(x, lengths, PRE.offset_scale, generator=torch.Generator().manual_seed(3), mirror_prob=0.0)
+    assert torch.equal(plain, zero)

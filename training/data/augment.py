@@ -10,10 +10,16 @@ import torch
 
 
 def augment_batch(x: torch.Tensor, lengths: torch.Tensor, offset_scale: float, max_degrees: float = 10.0,
-                  max_scale: float = 0.1, generator: torch.Generator | None = None) -> torch.Tensor:
-    """x (B, T, 7) -> augmented copy (B, T, 7); padding stays zero."""
+                  max_scale: float = 0.1, generator: torch.Generator | None = None,
+                  mirror_prob: float = 0.0) -> torch.Tensor:
+    """x (B, T, 7) -> augmented copy (B, T, 7); padding stays zero. With mirror_prob > 0, each sketch is first
+    flipped left-right with that probability (stroke order and direction kept); at 0 no random number is drawn
+    for it, so runs without the mirror keep their exact augmentation stream."""
     b = x.shape[0]
     xy = (x[:, :, 0:2] + 1.0) / 2.0  # (B, T, 2) back to [0, 1]
+    if mirror_prob > 0:
+        flip = torch.rand(b, generator=generator) < mirror_prob  # (B,)
+        xy = torch.where(flip[:, None, None], xy * torch.tensor([-1.0, 1.0], dtype=xy.dtype), xy)
     angle = (torch.rand(b, generator=generator) * 2 - 1) * math.radians(max_degrees)  # (B,)
     scale = 1.0 + (torch.rand(b, 2, generator=generator) * 2 - 1) * max_scale  # (B, 2)
     cos, sin = torch.cos(angle), torch.sin(angle)

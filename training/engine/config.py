@@ -71,6 +71,8 @@ class TrainConfig(DataOptions):
     """> 0: drop up to this fraction of stroke-interior points (density augmentation)"""
     reverse_prob: float = 0.0
     """> 0: draw every stroke backwards with this probability (direction augmentation)"""
+    mirror_prob: float = 0.0
+    """> 0: flip each sketch left-right with this probability (training sketches and outliers)"""
     rank_weight: float = 0.0
     """GACL: > 0 adds the degradation ranking loss (training.losses.degrade) with this weight"""
     rank_margin: float = 0.1
