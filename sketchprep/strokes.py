@@ -33,6 +33,12 @@ class FlatSketch(NamedTuple):
         ends = list(accumulate(self.lengths))
         return [self.xy[start:end] for start, end in zip([0, *ends], ends, strict=False)]  # (N_i, 2) each
 
+def mirrored(strokes: Sketch) -> Sketch:
+    """The sketch flipped left-right (x -> -x), stroke order and direction kept: the same drawing to a person.
+    Preprocessing moves the top-left to 0 again, so where the mirror axis lies does not matter."""
+    return [np.column_stack([-s[:, 0], s[:, 1]]) for s in strokes]  # (N_i, 2) each
+
+
 # The wire formats a sketch may come in (the service shows them with every error about a sketch's shape).
 WIRE_FORMATS = (
     '{"strokes": [[[x0, x1, ...], [y0, y1, ...]], ...]} (Quick, Draw!: per stroke its xs and ys, optionally '

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from sketchprep.strokes import Sketch, strokes_from_drawing
+from sketchprep.strokes import Sketch, mirrored, strokes_from_drawing
 
 DEFAULT_PAIRS = "../shared/judged/pairs-dev.jsonl"
 CLEAR_CONFIDENCE = 2
@@ -61,6 +61,12 @@ def load_pairs(path: str | Path) -> list[JudgedPair]:
             if not ratings or any(side not in ("A", "B") for side, _ in ratings):
                 raise ValueError(f"{path}:{line_no}: ratings must name side A or B")
     return pairs
+
+
+def mirrored_pairs(pairs: Sequence[JudgedPair]) -> list[JudgedPair]:
+    """Every pair with both drawings flipped left-right: the raters' choice holds for them as it stands, so a
+    score's agreement on these measures how much of its agreement rests on which way the drawings face."""
+    return [replace(p, a=mirrored(p.a), b=mirrored(p.b)) for p in pairs]
 
 
 def credit(score_a: np.ndarray, score_b: np.ndarray, a_wins: np.ndarray) -> np.ndarray:

@@ -7,7 +7,9 @@ A model is a torch checkpoint (`runs/x/last.pt`) or an exported folder (`models/
 compared: the model's q (feature magnitude), its max cosine and max probability; with `--baseline`, the
 baseline model's max probability and feature norm; and two scores without any model, the total ink
 length (as drawn) and the number of strokes. Writes agreement.json,
-agreement.md and wrong_pairs.png (the pairs q gets most confidently wrong).
+agreement.md and wrong_pairs.png (the pairs q gets most confidently wrong). `--mirror` scores every drawing
+flipped left-right, which leaves the raters' choices as they are: the difference to the drawings as drawn is
+how much of a model's agreement rests on which way the drawings face.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from training.evaluation.agreement import (
     agreement,
     load_pairs,
     markdown,
+    mirrored_pairs,
     most_confidently_wrong,
 )
 from training.export.runtime import OnnxScorer
@@ -103,8 +106,9 @@ def wrong_pairs_figure(pairs: Sequence[JudgedPair], q: tuple[np.ndarray, np.ndar
     return [pairs[i].id for i in idx]
 
 
-def run(model: str, pairs_file: str, out_dir: str, baseline: str | None = None, figure_pairs: int = 12) -> dict:
-    pairs = load_pairs(pairs_file)
+def run(model: str, pairs_file: str, out_dir: str, baseline: str | None = None, figure_pairs: int = 12,
+        mirror: bool = False) -> dict:
+    pairs = mirrored_pairs(load_pairs(pairs_file)) if mirror else load_pairs(pairs_file)
     scores = score_pairs(pairs, model, baseline)
     result = agreement(pairs, scores)
     out = Path(out_dir)
@@ -112,6 +116,7 @@ def run(model: str, pairs_file: str, out_dir: str, baseline: str | None = None, 
     result["model"] = str(model)
     result["baseline"] = str(baseline) if baseline else None
     result["pairs_file"] = str(pairs_file)
+    result["mirrored"] = mirror
     result["most_wrong_ids"] = wrong_pairs_figure(pairs, scores["q"], out / "wrong_pairs.png", figure_pairs)
     # per-pair scores of the model, so runs can be compared pair by pair (training.agreement_study)
     result["pair_scores"] = {k: {"a": scores[k][0].tolist(), "b": scores[k][1].tolist()}
@@ -141,6 +146,9 @@ class AgreementArgs:
     """pairs in wrong_pairs.png"""
     write_card: bool = False
     """exported folder only: record the summary in its model card (metrics.agreement)"""
+    mirror: bool = False
+    """score every drawing flipped left-right (the raters' choices stand): how much agreement depends on the
+    side the drawings face"""
 
 
 def write_to_card(model_dir: Path, result: dict) -> None:
@@ -153,7 +161,9 @@ def write_to_card(model_dir: Path, result: dict) -> None:
 def run_cli(args: AgreementArgs) -> int:
     if args.write_card and not (Path(args.model) / CARD_FILE).is_file():
         raise SystemExit(f"--write-card needs an exported model folder (with {CARD_FILE})")
-    result = run(args.model, args.pairs, args.out, args.baseline, args.figure_pairs)
+    if args.write_card and args.mirror:
+        raise SystemExit("--write-card records the pairs as drawn; run it without --mirror")
+    result = run(args.model, args.pairs, args.out, args.baseline, args.figure_pairs, args.mirror)
     if args.write_card:
         write_to_card(Path(args.model), result)
     print(json.dumps(summary(result)))
