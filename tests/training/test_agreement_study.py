@@ -62,3 +62,40 @@ def test_seeds_of_one_recipe_pool_into_a_mean_row_whose_credit_is_the_mean_per_p
     assert a["agree"]["agreement"] == pytest.approx(0.65) and a["agree"]["ci95"] == [0.6, 0.7]  # mean, range
     assert a["cpu_seconds"] == 90.0
     np.testing.assert_array_equal(a["credit"], [0.5, 0.0, 0.75])
+
+
+def test_mirrored_column_appears_only_with_mirrored_rows_and_pools_as_the_seed_mean():
+    row = study_row("a-s1", 0.6) | {"mirrored": {"agree": 0.55, "agree_clear": 0.75}}
+    plain = markdown([study_row("x", 0.6)]).splitlines()
+    both = markdown([row, study_row("x", 0.6)]).splitlines()
+    assert "mirrored" not in plain[0] and len(plain[1].split("|")) == len(both[1].split("|")) - 1
+    assert "| 0.800 |  | 0.550 / 0.750 |  | 0.8000 |" in both[2]  # after the claimed cells, before the difference
+    assert "| 0.800 |  |  |  | 0.8000 |" in both[3]  # a row without it: a blank cell
+    pooled = seed_pooled_rows([row, study_row("a-s2", 0.7) | {"mirrored": {"agree": 0.65, "agree_clear": 0.85}}],
+                              {"a-s1": np.zeros(2), "a-s2": np.ones(2)})
+    assert pooled[0]["mirrored"] == pytest.approx({"agree": 0.6, "agree_clear": 0.8})
+
+
+def test_mirrored_agreement_scores_the_flipped_drawings(tmp_path):
+    from pathlib import Path
+
+    from training.evaluation.agreement import load_pairs
+    from training.evaluation.agreement_eval import score_pairs
+    from training.reports.agreement_study import mirrored_agreement
+
+    ell = [[[0, 0, 60], [0, 100, 100]], [[30, 45], [20, 20]]]  # not left-right symmetric
+    ell_flipped = [[[100, 100, 40], [0, 100, 100]], [[70, 55], [20, 20]]]  # x -> 100 - x, by hand
+    others = [[[[0, 100], [0, 10]]], [[[0, 50, 100], [0, 80, 0]]], [[[10, 90, 90], [10, 10, 90]]]]
+    others_flipped = [[[[100, 0], [0, 10]]], [[[100, 50, 0], [0, 80, 0]]], [[[90, 10, 10], [10, 10, 90]]]]
+
+    def write(name, a, bs):
+        rows = [{"id": i, "category": "cat", "a": {"drawing": a}, "b": {"drawing": b},
+                 "ratings": [{"better": "A", "confidence": 3}] * 2} for i, b in enumerate(bs)]
+        (tmp_path / name).write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+        return load_pairs(tmp_path / name)
+
+    model = Path(__file__).resolve().parents[2] / "models" / "gacl"
+    qa, qb = score_pairs(write("hand.jsonl", ell_flipped, others_flipped), model)["q"]
+    expected = float(np.mean(qa > qb))
+    got = mirrored_agreement(write("drawn.jsonl", ell, others), model, "q")
+    assert got["agree"] == pytest.approx(expected) and got["agree_clear"] == pytest.approx(expected)

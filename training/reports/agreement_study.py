@@ -9,7 +9,8 @@ baseline (exported folders) are scored here on the same validation split and pai
 study.json and study.png (agreement per run): agreement over agreed and clear pairs (95 % bootstrap
 interval), validation top-1, AUROC of recognized vs unrecognized validation drawings (eye, mouth, monkey),
 the share of sketches whose q falls below the clean one at the highest severity of each corruption, and
-training CPU time.
+training CPU time. With `--mirror`, also every row's agreement on the pairs flipped left-right (the raters'
+choices stand; `sketchq-train agreement --mirror`): how much of it rests on which way the drawings face.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from training.evaluation.agreement import (
     agreement,
     credit,
     load_pairs,
+    mirrored_pairs,
     paired_difference,
     subset_masks,
 )
@@ -61,6 +63,8 @@ class AgreementStudyArgs:
     reference: Annotated[list[str], tyro.conf.arg(metavar="REF:RUN,RUN", help_behavior_hint="(default: none)")] = \
         field(default_factory=list)
     """the paired agreement of q of these runs against REF, a run or an exported model (e.g. control:a,b)"""
+    mirror: bool = False
+    """add each row's agreement on the pairs flipped left-right (scores every run's last.pt again)"""
 
 
 def run_cli(args: AgreementStudyArgs) -> int:
@@ -70,7 +74,12 @@ def run_cli(args: AgreementStudyArgs) -> int:
     a_wins = np.array([p.consensus == "A" for p in pairs])
     rows = [exported_row(args.baseline, args.data, pairs, "max_prob"),
             exported_row(args.shipped, args.data, pairs, "q")]
-    rows += [run_row(r) for r in args.runs if (r / "eval-val" / "evaluation.json").exists()]
+    runs = [r for r in args.runs if (r / "eval-val" / "evaluation.json").exists()]
+    rows += [run_row(r) for r in runs]
+    if args.mirror:  # each row's model and score again, on the flipped pairs
+        models = [(args.baseline, "max_prob"), (args.shipped, "q"), *[(r / "last.pt", "q") for r in runs]]
+        for row, (model, score) in zip(rows, models, strict=True):
+            row["mirrored"] = mirrored_agreement(pairs, model, score)
     # a REF may be a run's folder name or an exported model's (e.g. gacl:full-v3 compares with the shipped)
     credits = {r["key"]: credit(r["pair_q"][0][agreed], r["pair_q"][1][agreed], a_wins[agreed]) for r in rows}
     # runs NAME-s1, NAME-s2, ... of one recipe also give a row NAME: the seeds' mean, credited per pair
@@ -91,6 +100,14 @@ def run_cli(args: AgreementStudyArgs) -> int:
     plot_agreement(rows, args.out / "study.png")
     print(markdown(rows))
     return 0
+
+
+def mirrored_agreement(pairs: list[JudgedPair], model: Path, score: str) -> dict[str, float]:
+    """Agreement of `score` of a checkpoint or exported folder over agreed and clear pairs, all drawings
+    flipped left-right."""
+    flipped = mirrored_pairs(pairs)
+    ag = agreement(flipped, {score: score_pairs(flipped, model)[score]})["subsets"]
+    return {k: ag[k][score]["agreement"] for k in ("agree", "agree_clear")}
 
 
 def seed_pooled_rows(rows: list[dict], credits: dict[str, np.ndarray]) -> list[dict]:
@@ -122,6 +139,9 @@ def seed_pooled_rows(rows: list[dict], credits: dict[str, np.ndarray]) -> list[d
                      "agree": mean_agreement("agree"), "agree_clear": mean_agreement("agree_clear"),
                      "claimed": mean_agreement("claimed") if claimed else None,
                      "claimed_clear": mean_agreement("claimed_clear") if claimed else None,
+                     **({"mirrored": {k: float(np.mean([r["mirrored"][k] for r in members]))
+                                      for k in ("agree", "agree_clear")}}
+                        if all("mirrored" in r for r in members) else {}),
                      "cpu_seconds": float(np.mean([r["cpu_seconds"] for r in members]))})
     return out
 
@@ -173,10 +193,12 @@ def exported_row(model: Path, data: list[str], pairs: list[JudgedPair], score: s
 
 
 def markdown(rows: list[dict]) -> str:
+    mirror = any("mirrored" in r for r in rows)
     lines = ["| run | agreement of q, raters agree [95 % CI] | both clear | q cos theta_y: agree / clear | "
-             "paired difference [95 % CI] | val top-1 | AUROC q (val) | q below clean at sev. 3: jitter / drop / "
+             + ("pairs mirrored: agree / clear | " if mirror else "")
+             + "paired difference [95 % CI] | val top-1 | AUROC q (val) | q below clean at sev. 3: jitter / drop / "
              "scribble | training CPU min |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|" + ("---|" if mirror else "")]
     for r in rows:
         ag, cl = r["agree"], r["agree_clear"]
         corr = " / ".join(f"{r['below_clean'][k]:.3f}" for k in ("jitter", "drop", "scribble")) \
@@ -186,7 +208,9 @@ def markdown(rows: list[dict]) -> str:
             if r.get("claimed") else ""
         vs = r.get("vs")
         diff = f"{vs['diff']:+.3f} [{vs['ci95'][0]:+.3f}, {vs['ci95'][1]:+.3f}] vs {vs['reference']}" if vs else ""
+        m = r.get("mirrored")
+        flipped = (f"{m['agree']:.3f} / {m['agree_clear']:.3f} | " if m else " | ") if mirror else ""
         lines.append(f"| {r['name']} | {ag['agreement']:.3f} [{ag['ci95'][0]:.3f}, {ag['ci95'][1]:.3f}] | "
-                     f"{cl['agreement']:.3f} | {claimed} | {diff} | {r['top1']:.4f} | {r['auroc_q']:.3f} | {corr} | "
-                     f"{cpu} |")
+                     f"{cl['agreement']:.3f} | {claimed} | {flipped}{diff} | {r['top1']:.4f} | {r['auroc_q']:.3f} | "
+                     f"{corr} | {cpu} |")
     return "\n".join(lines) + "\n"
