@@ -33,6 +33,7 @@ class FlatSketch(NamedTuple):
         ends = list(accumulate(self.lengths))
         return [self.xy[start:end] for start, end in zip([0, *ends], ends, strict=False)]  # (N_i, 2) each
 
+
 def mirrored(strokes: Sketch) -> Sketch:
     """The sketch flipped left-right (x -> -x), stroke order and direction kept: the same drawing to a person.
     Preprocessing moves the top-left to 0 again, so where the mirror axis lies does not matter."""
