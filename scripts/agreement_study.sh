@@ -137,7 +137,8 @@ FULL[full-mul-oe-m1]="conv-compact|22|$mul_oe --outlier-margin 1.0"
 # ... with the ensemble of full-mul-oe's seeds 1-3 as teachers (training/losses/distill.py), for a seed outside them
 # (SEED=4): does a student trained from its softmax stage with them take more of the ensemble's gain (0.729 / 0.791)
 # than v5's fine-tune did? Its control is full-mul-oe with the same seed.
-FULL[full-mul-oe-distill]="conv-compact|22|$mul_oe --distill-weight 8 --distill-from $(mul_oe_teachers "$OUT")"
+distill="--distill-weight 8 --distill-from $(mul_oe_teachers "$OUT")"
+FULL[full-mul-oe-distill]="conv-compact|22|$mul_oe $distill"
 # ... with a GACL stage twice as long (20 epochs; the 10-epoch run's training loss was still falling): is the recipe
 # short of training rather than of data?
 FULL[full-mul-oe-e20]="conv-compact|22|$mul_oe|20"
@@ -145,7 +146,7 @@ FULL[full-mul-oe-e20]="conv-compact|22|$mul_oe|20"
 # the same mirrored, so each drawing counts twice; more drawings per category was the one lever with a steady gain
 # (+0.017 agreement a doubling). On v5's recipe (control: full-mul-oe, same seed) and on the distilled student
 FULL[full-mul-oe-mirror]="conv-compact|22|$mul_oe --mirror-prob 0.5"
-FULL[full-mul-oe-distill-mirror]="conv-compact|22|$mul_oe --mirror-prob 0.5 --distill-weight 8 --distill-from $(mul_oe_teachers "$OUT")"
+FULL[full-mul-oe-distill-mirror]="conv-compact|22|$mul_oe --mirror-prob 0.5 $distill"
 FULL_ORDER=(full-v3 full-nobin full-raster full-kind-sca full-kind-mul full-kind-add full-bin-t1 full-prefix-class full-hybrid
             full-bin-hold full-classes344)
 declare -A STEPS6=([22]=$(( 6 * 257 )) [all]=$(( 6 * 381 )))  # 6 epochs of 32,824 / 48,704 sketches, batch 128

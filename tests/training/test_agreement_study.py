@@ -79,7 +79,7 @@ def test_mirrored_column_appears_only_with_mirrored_rows_and_pools_as_the_seed_m
 def test_mirrored_agreement_scores_the_flipped_drawings(tmp_path):
     from pathlib import Path
 
-    from training.evaluation.agreement import load_pairs
+    from training.evaluation.agreement import load_pairs, mirrored_pairs
     from training.evaluation.agreement_eval import score_pairs
     from training.reports.agreement_study import mirrored_agreement
 
@@ -97,5 +97,5 @@ def test_mirrored_agreement_scores_the_flipped_drawings(tmp_path):
     model = Path(__file__).resolve().parents[2] / "models" / "gacl"
     qa, qb = score_pairs(write("hand.jsonl", ell_flipped, others_flipped), model)["q"]
     expected = float(np.mean(qa > qb))
-    got = mirrored_agreement(write("drawn.jsonl", ell, others), model, "q")
+    got = mirrored_agreement(mirrored_pairs(write("drawn.jsonl", ell, others)), model, "q")
     assert got["agree"] == pytest.approx(expected) and got["agree_clear"] == pytest.approx(expected)

@@ -78,8 +78,14 @@ def test_mirror_equals_preprocessing_the_mirrored_strokes() -> None:
     assert not torch.allclose(out, x, atol=1e-3)  # the fixture is not symmetric: the flip changed it
 
 
-def test_mirror_at_zero_keeps_the_augmentation_stream() -> None:
+def test_mirror_draws_random_numbers_only_when_on() -> None:
+    """At mirror_prob 0 the call draws exactly the rotation (B,) and scaling (B, 2) numbers, so runs without
+    the mirror keep their augmentation stream; with it, B more come first."""
     x, lengths = batch(SKETCHES)
-    plain = augment_batch(x, lengths, PRE.offset_scale, generator=torch.Generator().manual_seed(3))
-    zero = augment_batch(x, lengths, PRE.offset_scale, generator=torch.Generator().manual_seed(3), mirror_prob=0.0)
-    assert torch.equal(plain, zero)
+    b = len(SKETCHES)
+    for prob, extra in ((0.0, 0), (0.5, b)):
+        gen = torch.Generator().manual_seed(3)
+        augment_batch(x, lengths, PRE.offset_scale, generator=gen, mirror_prob=prob)
+        ref = torch.Generator().manual_seed(3)
+        torch.rand(extra + b, generator=ref), torch.rand(b, 2, generator=ref)
+        assert torch.rand(4, generator=gen).tolist() == torch.rand(4, generator=ref).tolist()

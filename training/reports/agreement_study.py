@@ -77,9 +77,10 @@ def run_cli(args: AgreementStudyArgs) -> int:
     runs = [r for r in args.runs if (r / "eval-val" / "evaluation.json").exists()]
     rows += [run_row(r) for r in runs]
     if args.mirror:  # each row's model and score again, on the flipped pairs
+        flipped = mirrored_pairs(pairs)
         models = [(args.baseline, "max_prob"), (args.shipped, "q"), *[(r / "last.pt", "q") for r in runs]]
         for row, (model, score) in zip(rows, models, strict=True):
-            row["mirrored"] = mirrored_agreement(pairs, model, score)
+            row["mirrored"] = mirrored_agreement(flipped, model, score)
     # a REF may be a run's folder name or an exported model's (e.g. gacl:full-v3 compares with the shipped)
     credits = {r["key"]: credit(r["pair_q"][0][agreed], r["pair_q"][1][agreed], a_wins[agreed]) for r in rows}
     # runs NAME-s1, NAME-s2, ... of one recipe also give a row NAME: the seeds' mean, credited per pair
@@ -102,10 +103,9 @@ def run_cli(args: AgreementStudyArgs) -> int:
     return 0
 
 
-def mirrored_agreement(pairs: list[JudgedPair], model: Path, score: str) -> dict[str, float]:
-    """Agreement of `score` of a checkpoint or exported folder over agreed and clear pairs, all drawings
-    flipped left-right."""
-    flipped = mirrored_pairs(pairs)
+def mirrored_agreement(flipped: list[JudgedPair], model: Path, score: str) -> dict[str, float]:
+    """Agreement of `score` of a checkpoint or exported folder over agreed and clear pairs of `flipped`, the
+    judged pairs with all drawings flipped left-right (`mirrored_pairs`)."""
     ag = agreement(flipped, {score: score_pairs(flipped, model)[score]})["subsets"]
     return {k: ag[k][score]["agreement"] for k in ("agree", "agree_clear")}
 
