@@ -147,6 +147,9 @@ FULL[full-mul-oe-e20]="conv-compact|22|$mul_oe|20"
 # (+0.017 agreement a doubling). On v5's recipe (control: full-mul-oe, same seed) and on the distilled student
 FULL[full-mul-oe-mirror]="conv-compact|22|$mul_oe --mirror-prob 0.5"
 FULL[full-mul-oe-distill-mirror]="conv-compact|22|$mul_oe --mirror-prob 0.5 $distill"
+# ... and twice the rotation and scaling (+-20 degrees, each axis x 1 +- 0.2, against +-10 and 0.1): more views of each
+# drawing again, as the mirror was (control: full-mul-oe-mirror, same seed)
+FULL[full-mul-oe-mirror-geo]="conv-compact|22|$mul_oe --mirror-prob 0.5 --rotate-degrees 20 --scale-range 0.2"
 FULL_ORDER=(full-v3 full-nobin full-raster full-kind-sca full-kind-mul full-kind-add full-bin-t1 full-prefix-class full-hybrid
             full-bin-hold full-classes344)
 declare -A STEPS6=([22]=$(( 6 * 257 )) [all]=$(( 6 * 381 )))  # 6 epochs of 32,824 / 48,704 sketches, batch 128

@@ -89,3 +89,17 @@ def test_mirror_draws_random_numbers_only_when_on() -> None:
         ref = torch.Generator().manual_seed(3)
         torch.rand(extra + b, generator=ref), torch.rand(b, 2, generator=ref)
         assert torch.rand(4, generator=gen).tolist() == torch.rand(4, generator=ref).tolist()
+
+
+@pytest.mark.parametrize("degrees", [10.0, 25.0])
+def test_rotation_stays_within_and_spans_its_bound(degrees: float) -> None:
+    """A horizontal segment (with a vertical one so the frame does not degenerate) turns by at most
+    rotate_degrees, and over 400 draws by more than 90 % of it: the bound set is the bound used."""
+    sketch = [np.array([[0.0, 100.0], [200.0, 100.0]]), np.array([[100.0, 0.0], [100.0, 200.0]])]
+    x, lengths = batch([sketch] * 400)
+    gen = torch.Generator().manual_seed(0)
+    out = augment_batch(x, lengths, PRE.offset_scale, max_degrees=degrees, max_scale=0.0, generator=gen)
+    d = out[:, 1, 0:2] - out[:, 0, 0:2]  # (B, 2) the first segment's direction after augmentation
+    angles = torch.rad2deg(torch.atan2(d[:, 1], d[:, 0])).abs()
+    assert angles.max() <= degrees + 1e-3
+    assert angles.max() > 0.9 * degrees

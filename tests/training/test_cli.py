@@ -66,14 +66,14 @@ def test_the_study_scripts_command_lines_parse_to_the_same_config() -> None:
                   "dog", "--rank-weight", "4", "--rank-count", "64", "--rank-margin", "0.15", "--rank-kinds",
                   "jitter,drop,drop", "--rank-reference", "class", "--bin-temperature", "1.0", "--max-steps", "1542",
                   "--resume", "--s", "30", "--l-a", "5", "--l-m", "0.3", "--lambda-g", "200",
-                  "--preset", "raster-small"])
+                  "--preset", "raster-small", "--rotate-degrees", "20", "--scale-range", "0.2", "--mirror-prob", "0.5"])
     assert args == TrainConfig(
         data=["d1", "d2"], categories=["cat", "dog"], out_dir="runs/study/x", preset="raster-small", head="gacl",
         gacl=GACLConfig(kind="cos", s=30.0, l_a=5.0, l_m=0.3, lambda_g=200.0), epochs=2, batch_size=128,
         optimizer="adamw", lr=3e-4, weight_decay=1e-4, schedule="cosine", warmup_steps=50, seed=0, threads=1,
         rank_weight=4.0, rank_margin=0.15, rank_count=64, rank_kinds="jitter,drop,drop", rank_reference="class",
         init_from="v3.pt", q_init_median=0.0, ramp_steps=0, soft_binning=False, bin_temperature=1.0,
-        max_steps=1542, resume=True)
+        max_steps=1542, resume=True, rotate_degrees=20.0, scale_range=0.2, mirror_prob=0.5)
     # a kind chosen alone gets that kind's margins (the CLI default is no other kind's)
     assert parse(["train", "--out", "x", "--gacl-kind", "sca"]).gacl.margins == (0.1, 0.3)
     assert parse(["sketchrnn-train", "--out", "r", "--preset", "cpu", "--pad-to", "batch", "--threads", "1",

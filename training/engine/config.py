@@ -67,6 +67,10 @@ class TrainConfig(DataOptions):
     """points per sketch after preprocessing (longer sketches are re-simplified)"""
     augment: bool = True
     """random rotation and per-axis scaling (and the point-density and direction augmentations when set)"""
+    rotate_degrees: float = 10.0
+    """augmentation: each sketch is rotated by an angle drawn uniformly within +-this many degrees"""
+    scale_range: float = 0.1
+    """augmentation: each axis is scaled by a factor drawn uniformly within 1 +- this"""
     drop_points_max: float = 0.0
     """> 0: drop up to this fraction of stroke-interior points (density augmentation)"""
     reverse_prob: float = 0.0

@@ -113,7 +113,8 @@ def train(cfg: TrainConfig) -> dict:
             if cfg.augment and (cfg.drop_points_max > 0 or cfg.reverse_prob > 0):
                 x, lens = resample_batch(x, lens, cfg.drop_points_max, cfg.reverse_prob, generator=gen)
             if cfg.augment:
-                x = augment_batch(x, lens, pre.offset_scale, generator=gen, mirror_prob=cfg.mirror_prob)
+                x = augment_batch(x, lens, pre.offset_scale, cfg.rotate_degrees, cfg.scale_range, gen,
+                                  cfg.mirror_prob)
             n_rank = min(cfg.rank_count, len(y)) if gcfg is not None and cfg.rank_weight > 0 else 0
             if n_rank:
                 # donors of foreign strokes: the rest of the batch (the whole batch when the last, short
@@ -131,7 +132,8 @@ def train(cfg: TrainConfig) -> dict:
                                          x.shape[1] if cfg.outlier_lengths == "batch" else None)
                 xo, lo = xo.to(cfg.device), lo.to(cfg.device)
                 if cfg.augment:
-                    xo = augment_batch(xo, lo, pre.offset_scale, generator=gen, mirror_prob=cfg.mirror_prob)
+                    xo = augment_batch(xo, lo, pre.offset_scale, cfg.rotate_degrees, cfg.scale_range, gen,
+                                       cfg.mirror_prob)
             else:
                 xo, lo = x[:0], lens[:0]
             t = max(x.shape[1], xd.shape[1], xo.shape[1])
