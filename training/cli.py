@@ -16,7 +16,7 @@ from training.engine import loop
 from training.engine.config import TrainConfig
 from training.evaluation import agreement_eval, evaluate, paired_accuracy
 from training.export import calibrate_attribution, calibrate_labels, model
-from training.reports import agreement_study, cost_curve, results
+from training.reports import agreement_overview, agreement_study, cost_curve, results
 from training.sketchrnn import export as sketchrnn_export
 from training.sketchrnn import sample as sketchrnn_sample
 from training.sketchrnn import train as sketchrnn_train
@@ -44,6 +44,9 @@ COMMANDS: dict[str, tuple[type, str, Callable[[Any], int], Any]] = {
     "agreement-study": (agreement_study.AgreementStudyArgs,
                         "the issue-12 study table: agreement, accuracy, AUROC, corruptions, CPU time",
                         agreement_study.run_cli, None),
+    "agreement-overview": (agreement_overview.AgreementOverviewArgs,
+                           "every study run's agreement in one table and figure, from the committed study tables",
+                           agreement_overview.run_cli, None),
     "sketchrnn-train": (sketchrnn_train.TrainConfig, "train the class-conditional Sketch-RNN VAE (paper Sec. 3.6)",
                         sketchrnn_train.run_cli, sketchrnn_train.TrainConfig(out_dir=tyro.MISSING)),
     "sketchrnn-sample": (sketchrnn_sample.SampleArgs, "PNG grid of Sketch-RNN samples from the prior, a row a class",

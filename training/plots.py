@@ -112,6 +112,37 @@ def plot_agreement(rows: list[dict], path: Path, targets: tuple[float, float] = 
     plt.close(fig)
 
 
+def plot_agreement_overview(groups: dict[str, list[tuple[float, float]]], shipped: tuple[str, float, float],
+                            path: Path, targets: tuple[float, float] = (0.75, 0.85)) -> None:
+    """One row a recipe (groups: recipe -> (agreed, clear) agreement of each training), two panels (pairs the
+    raters agree on, pairs both call clear): every training a dot, the recipe's mean a bar, the shipped
+    scorer and the target as lines."""
+    names = list(groups)
+    y = np.arange(len(names))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 0.28 * len(names) + 1.6), dpi=120, sharey=True)
+    for panel, (ax, target, title) in enumerate(zip(axes, targets, ("pairs the raters agree on (494)",
+                                                                     "pairs both raters call clear (301)"),
+                                                     strict=True)):
+        means = np.array([np.mean([p[panel] for p in groups[n]]) for n in names])
+        ax.barh(y, means - 0.5, left=0.5, height=0.6, color="#c6d3e6", label="recipe mean")
+        for i, n in enumerate(names):
+            pts = [p[panel] for p in groups[n]]
+            ax.plot(pts, [i] * len(pts), "o", ms=3.5, color="#4c72b0", label="one training" if i == 0 else None)
+        ax.axvline(target, color="#c44e52", ls="--", lw=1.2, label=f"target {target}")
+        ax.axvline(shipped[1 + panel], color="#55a868", lw=1.2, label=f"{shipped[0]}")
+        ax.set_xlim(0.55, 0.9)
+        ax.set_title(f"{title}, target {target}", fontsize=9)
+        ax.margins(y=0.01)
+        ax.set_xlabel("agreement of q with the raters")
+        ax.grid(axis="x", lw=0.3)
+    axes[0].set_yticks(y, names, fontsize=7)
+    axes[0].invert_yaxis()
+    axes[1].legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
 def plot_loss_curves(metrics: Path, path: Path) -> None:
     """A Sketch-RNN run's metrics.jsonl in three panels against the step: reconstruction (train, val) |
     KL (train, val) | KL weight and learning rate."""
