@@ -55,9 +55,20 @@ def log(msg: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
-def training_running() -> bool:
-    r = subprocess.run(["pgrep", "-f", TRAIN_PATTERN], capture_output=True, text=True)
-    return any(pid.strip() and int(pid) != os.getpid() for pid in r.stdout.split())
+def training_running(pattern: str = TRAIN_PATTERN) -> bool:
+    """Is a job matching `pattern` (another process's command line) running? One paused with SIGSTOP (state T
+    in /proc, as the benchmarks' notes pause training for a quiet machine) uses no CPU and does not count."""
+    r = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True)
+    for pid in (int(p) for p in r.stdout.split() if p.strip()):
+        if pid == os.getpid():
+            continue
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:  # ended meanwhile
+            continue
+        if stat[stat.rindex(")") + 2] not in "Tt":  # the state field follows the command name
+            return True
+    return False
 
 
 # --- data ------------------------------------------------------------------------------------------
