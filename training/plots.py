@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from training.engine.checkpoints import read_jsonl  # noqa: E402
+from training.evaluation.agreement import TARGETS  # noqa: E402
 
 
 def plot_q_vs_theta(q: np.ndarray, theta: np.ndarray, path: Path, title: str) -> None:
@@ -87,7 +88,8 @@ def plot_sketch_grid(items: list[tuple[list, set[int] | None, str]], path: Path,
     plt.close(fig)
 
 
-def plot_agreement(rows: list[dict], path: Path, targets: tuple[float, float] = (0.75, 0.85)) -> None:
+def plot_agreement(rows: list[dict], path: Path,
+                   targets: tuple[float, float] = (TARGETS["agree"], TARGETS["agree_clear"])) -> None:
     """Horizontal bars: each run's agreement with the raters (agreed pairs, with its 95 % interval, and
     clear pairs), the targets drawn as lines."""
     names = [r["name"] for r in rows]
@@ -113,16 +115,15 @@ def plot_agreement(rows: list[dict], path: Path, targets: tuple[float, float] = 
 
 
 def plot_agreement_overview(groups: dict[str, list[tuple[float, float]]], shipped: tuple[str, float, float],
-                            path: Path, targets: tuple[float, float] = (0.75, 0.85)) -> None:
+                            path: Path) -> None:
     """One row a recipe (groups: recipe -> (agreed, clear) agreement of each training), two panels (pairs the
     raters agree on, pairs both call clear): every training a dot, the recipe's mean a bar, the shipped
     scorer and the target as lines."""
     names = list(groups)
     y = np.arange(len(names))
     fig, axes = plt.subplots(1, 2, figsize=(11, 0.28 * len(names) + 1.6), dpi=120, sharey=True)
-    for panel, (ax, target, title) in enumerate(zip(axes, targets, ("pairs the raters agree on (494)",
-                                                                     "pairs both raters call clear (301)"),
-                                                     strict=True)):
+    panels = ((TARGETS["agree"], "pairs the raters agree on"), (TARGETS["agree_clear"], "pairs both raters call clear"))
+    for panel, (ax, (target, title)) in enumerate(zip(axes, panels, strict=True)):
         means = np.array([np.mean([p[panel] for p in groups[n]]) for n in names])
         ax.barh(y, means - 0.5, left=0.5, height=0.6, color="#c6d3e6", label="recipe mean")
         for i, n in enumerate(names):

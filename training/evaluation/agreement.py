@@ -23,6 +23,8 @@ from sketchprep.strokes import Sketch, mirrored, strokes_from_drawing
 
 DEFAULT_PAIRS = "../shared/judged/pairs-dev.jsonl"
 CLEAR_CONFIDENCE = 2
+# issue 12's targets: agreement over the pairs the raters agree on, and over those both call clear
+TARGETS = {"agree": 0.75, "agree_clear": 0.85}
 SUBSETS = ("agree", "agree_clear")
 
 

@@ -24,10 +24,10 @@ from pathlib import Path
 import numpy as np
 
 from sketchprep.card import CARD_FILE
+from training.evaluation.agreement import TARGETS
 from training.plots import plot_agreement_overview
 
 SEEDED = re.compile(r"^(?P<recipe>.+)-s(?P<seed>\d+)$")
-TARGETS = {"agree": 0.75, "agree_clear": 0.85}
 
 
 @dataclass
@@ -110,6 +110,6 @@ def run_cli(args: AgreementOverviewArgs) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "overview.md").write_text(markdown(groups, shipped))
     plot_agreement_overview({r: [(t.agree, t.clear) for t in ts] for r, ts in groups.items()}, shipped,
-                            args.out / "overview.png", (TARGETS["agree"], TARGETS["agree_clear"]))
+                            args.out / "overview.png")
     print(f"{len(trainings)} trainings of {len(groups)} recipes -> {args.out}/overview.md, overview.png")
     return 0
