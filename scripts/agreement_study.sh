@@ -150,6 +150,10 @@ FULL[full-mul-oe-distill-mirror]="conv-compact|22|$mul_oe --mirror-prob 0.5 $dis
 # ... and twice the rotation and scaling (+-20 degrees, each axis x 1 +- 0.2, against +-10 and 0.1): more views of each
 # drawing again, as the mirror was (control: full-mul-oe-mirror, same seed)
 FULL[full-mul-oe-mirror-geo]="conv-compact|22|$mul_oe --mirror-prob 0.5 --rotate-degrees 20 --scale-range 0.2"
+# Soft binning's cut-point schedule on v5's recipe: the 5 coarse cut points held for the whole GACL stage (no ramp to
+# finer bins or to continuous q; the last --soft-bins-hold wins over full()'s): the paper credits binning with its
+# agreement gain (Sec. 3.5); off and at temperature 1.0 it moved GACL-Mul by about 0.01 (control: full-mul-oe, same seed)
+FULL[full-mul-oe-bin-hold]="conv-compact|22|$mul_oe --soft-bins-hold 10"
 FULL_ORDER=(full-v3 full-nobin full-raster full-kind-sca full-kind-mul full-kind-add full-bin-t1 full-prefix-class full-hybrid
             full-bin-hold full-classes344)
 declare -A STEPS6=([22]=$(( 6 * 257 )) [all]=$(( 6 * 381 )))  # 6 epochs of 32,824 / 48,704 sketches, batch 128
