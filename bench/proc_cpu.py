@@ -14,14 +14,26 @@ from pathlib import Path
 HZ = os.sysconf("SC_CLK_TCK")
 
 
-def _stat(pid: int) -> tuple[int, int] | None:
-    """(parent pid, utime + stime in clock ticks) of one process, None when it is gone."""
+def stat_fields(path: str | Path) -> list[str] | None:
+    """The fields of a /proc/PID/stat (or /proc/PID/task/TID/stat) file from the state on (state, ppid, ...,
+    utime at 11, stime at 12), None when the process is gone. The command name before them may hold spaces
+    and parentheses, so they are read after its last ")"."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        stat = Path(path).read_text()
     except OSError:
         return None
-    fields = stat[stat.rindex(")") + 2:].split()  # fields from the state on: state, ppid, ...
-    return int(fields[1]), int(fields[11]) + int(fields[12])
+    return stat[stat.rindex(")") + 2:].split()
+
+
+def ticks(fields: list[str]) -> int:
+    """utime + stime, in clock ticks, of `stat_fields`' result."""
+    return int(fields[11]) + int(fields[12])
+
+
+def _stat(pid: int) -> tuple[int, int] | None:
+    """(parent pid, utime + stime in clock ticks) of one process, None when it is gone."""
+    fields = stat_fields(f"/proc/{pid}/stat")
+    return None if fields is None else (int(fields[1]), ticks(fields))
 
 
 def tree_pids(root: int) -> list[int]:

@@ -41,6 +41,9 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]  # the service, and the process 
 
 from server_proc import RedisProc, ServerProc  # noqa: E402
 
+sys.path.insert(0, str(REPO / "bench"))
+from proc_cpu import HZ, stat_fields, ticks  # noqa: E402
+
 from service.core.settings import Settings  # noqa: E402
 from service.inference.engine import Engine  # noqa: E402
 from service.inference.loaded_model import LoadedModel  # noqa: E402
@@ -60,14 +63,8 @@ def training_running(pattern: str = TRAIN_PATTERN) -> bool:
     in /proc, as the benchmarks' notes pause training for a quiet machine) uses no CPU and does not count."""
     r = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True)
     for pid in (int(p) for p in r.stdout.split() if p.strip()):
-        if pid == os.getpid():
-            continue
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:  # ended meanwhile
-            continue
-        if stat[stat.rindex(")") + 2] not in "Tt":  # the state field follows the command name
-            return True
+        if pid != os.getpid() and (fields := stat_fields(f"/proc/{pid}/stat")) is not None and fields[0] not in "Tt":
+            return True  # (None: it ended meanwhile)
     return False
 
 
@@ -174,15 +171,11 @@ def metric_sum(server: ServerProc, name: str, **labels: str) -> float:
 
 def cpu_seconds(server: ServerProc) -> tuple[float, float]:
     """(whole process, main thread: the event loop) CPU seconds so far, from /proc."""
-    def ticks(stat: str) -> int:
-        fields = stat[stat.rindex(")") + 2:].split()
-        return int(fields[11]) + int(fields[12])  # utime + stime
-
-    hz = os.sysconf("SC_CLK_TCK")
     pid = server.proc.pid
-    whole = ticks(Path(f"/proc/{pid}/stat").read_text())
-    main = ticks(Path(f"/proc/{pid}/task/{pid}/stat").read_text())
-    return whole / hz, main / hz
+    whole, main = (stat_fields(f"/proc/{pid}/stat"), stat_fields(f"/proc/{pid}/task/{pid}/stat"))
+    if whole is None or main is None:
+        raise RuntimeError(f"the server (pid {pid}) has exited")
+    return ticks(whole) / HZ, ticks(main) / HZ
 
 
 def start_server(model_dir: Path, **settings: Any) -> ServerProc:
