@@ -15,7 +15,7 @@ import json
 import numpy as np
 
 from sketchprep.strokes import Sketch, mirrored
-from training.evaluation.agreement import DEFAULT_PAIRS, agreement, load_pairs
+from training.evaluation.agreement import DEFAULT_PAIRS, SUBSETS, agreement, load_pairs
 from training.evaluation.agreement_eval import model_scores
 
 ROTATION_DEGREES = 8.0
@@ -47,7 +47,7 @@ def main() -> None:
     scores |= {name: np.mean([log_q[v] for v in members], axis=0) for name, members in VIEW_SETS.items()}
     result = agreement(pairs, {name: (s[:n], s[n:]) for name, s in scores.items()})
     print(json.dumps({"model": args.model, "rotation_degrees": ROTATION_DEGREES} | {
-        name: {sub: round(result["subsets"][sub][name]["agreement"], 4) for sub in ("agree", "agree_clear")}
+        name: {sub: round(result["subsets"][sub][name]["agreement"], 4) for sub in SUBSETS}
         for name in scores}, indent=1))
 
 
