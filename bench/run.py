@@ -41,9 +41,7 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]  # the service, and the process 
 
 from server_proc import RedisProc, ServerProc  # noqa: E402
 
-sys.path.insert(0, str(REPO / "bench"))
-from proc_cpu import HZ, stat_fields, ticks  # noqa: E402
-
+from bench.proc_cpu import HZ, stat_fields, ticks  # noqa: E402
 from service.core.settings import Settings  # noqa: E402
 from service.inference.engine import Engine  # noqa: E402
 from service.inference.loaded_model import LoadedModel  # noqa: E402
