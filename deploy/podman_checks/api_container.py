@@ -91,6 +91,11 @@ def check_api_container(podman: Podman, report: Report, local: dict[str, tuple[i
         cmdline = podman("exec", name, "cat", "/proc/1/cmdline", quiet=True).stdout.replace("\0", " ").strip()
         report.equal("API container: PID 1 is `python -m service` (gets SIGTERM itself)", cmdline, "python -m service")
 
+        native = podman("exec", name, "python", "-c", "import sketchprep.native as n; print(n.AVAILABLE)",
+                        check=False, quiet=True)
+        report.equal("API container: the compiled preprocessing kernel is built in and loads (sketchprep.native)",
+                     native.stdout.strip(), "True")
+
         hc_run = podman("healthcheck", "run", name, check=False, quiet=True)
         report.check("API container: the image's HEALTHCHECK command succeeds", hc_run.returncode == 0,
                      (hc_run.stdout + hc_run.stderr).strip()[-200:])

@@ -76,13 +76,14 @@ def test_copy_sources_exist_and_are_in_the_build_context(dockerfile: Dockerfile)
                 assert not dockerignore_excludes(patterns, rel), f"{src} is excluded by .dockerignore"
                 if path.is_dir():  # the files inside are let in too (not excluded by a later pattern)
                     for f in path.rglob("*"):
-                        if f.is_file() and "__pycache__" not in f.parts and f.suffix != ".pyc":
+                        if f.is_file() and "__pycache__" not in f.parts and f.suffix not in (".pyc", ".so"):
                             assert not dockerignore_excludes(patterns, f.relative_to(REPO).as_posix()), f
                 copied += 1
     assert copied >= 8
     # ... and what must stay out, does.
     for path in ("runs/x/last.pt", ".venv/bin/python", "tests/deploy/conftest.py", ".git/HEAD",
-                 "service/__pycache__/main.cpython-311.pyc", "models/softmax/model.onnx"):
+                 "service/__pycache__/main.cpython-311.pyc", "models/softmax/model.onnx",
+                 "sketchprep/_native.abi3.so"):  # a binary built here never reaches an image: the image builds its own
         assert dockerignore_excludes(patterns, path), f"{path} would be sent to the Docker daemon"
 
 
@@ -236,3 +237,13 @@ def test_the_api_image_has_every_package_the_service_imports() -> None:
         dists = {canonicalize_name(d) for d in dist_of.get(module, [])}
         assert dists, f"`import {module}`: not installed here, cannot tell its package"
         assert dists & lock, f"`import {module}` ({dists}) is not in docker/requirements/serve.txt"
+
+
+def test_the_api_image_gets_the_compiled_kernel_from_its_build_stage(dockerfile: Dockerfile) -> None:
+    """sketchprep._native is built in the `native` stage (setup.py, as pip does; the build fails if it does not
+    import) and copied next to sketchprep in the API image; .dockerignore keeps any host-built binary out."""
+    native = dockerfile.stage("native").instructions
+    assert any(instr == "RUN" and "setup.py" in rest and "import sketchprep._native" in rest for instr, rest in native)
+    copies = [copy_parts(rest) for instr, rest in dockerfile.stage("api").instructions if instr == "COPY"]
+    assert any(flags.get("from") == "native" and srcs == ["/src/sketchprep/_native.abi3.so"]
+               and dest.rstrip("/") == "/app/sketchprep" for flags, srcs, dest in copies)

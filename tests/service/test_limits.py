@@ -1,6 +1,7 @@
 """service.ops.limits: a request's sketches converted together (`to_flats`) give the same arrays as one by one
 (`to_flat`), whatever mix of wire formats they come in, and a limit exceeded anywhere is reported for the first
-sketch at fault, as one by one."""
+sketch at fault, as one by one. The compiled kernel's model inputs (`native_points`) are the numpy path's, bit for
+bit, and it leaves every other shape and every limit exceeded to that path."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 from service.api.schemas.score import ScoreRequest
 from service.api.schemas.score_fast import decode_score
 from service.core.errors import LimitExceededError
-from service.ops.limits import Limits, to_flat, to_flats, to_points
+from service.ops.limits import Limits, native_points, to_flat, to_flats, to_points
 from sketchprep.preprocess import PreprocessConfig, flat_to_points
 from sketchprep.strokes import strokes_to_stroke3
 
@@ -62,6 +63,23 @@ def test_the_fast_decoders_sketches_convert_like_score_requests(sketches: list[d
         assert a.lengths == b.lengths and np.array_equal(a.xy, b.xy)
 
 
+def test_the_kernels_inputs_are_the_numpy_paths(sketches: list[dict]) -> None:
+    """Plain Quick, Draw! requests (as the fast decoder gives them, long sketches included) go through the compiled
+    kernel, with the numpy path's bits; a request with another wire format anywhere goes to numpy whole."""
+    cfg = PreprocessConfig()
+    for size in (1, 2, 64):
+        req = decode_score(json.dumps({"sketches": sketches[:size]}).encode())
+        assert req is not None
+        got = native_points(req.sketches, LIMITS, cfg)
+        assert got is not None
+        want = [flat_to_points(f, cfg) for f in one_by_one(req)]  # type: ignore[arg-type]
+        assert [p.tobytes() for p in got] == [p.tobytes() for p in want]
+        assert [p.tobytes() for p in to_points(req.sketches, 0, LIMITS, cfg)] == [p.tobytes() for p in want]
+    assert any(len(p) < sum(len(st[0]) for st in s["strokes"]) for p, s in zip(got, sketches, strict=False))  # RDP
+    req = ScoreRequest.model_validate({"sketches": mixed(sketches[:8])})
+    assert native_points(req.sketches, LIMITS, cfg) is None
+
+
 def too_large(strokes: list) -> list:
     return [[[x * 1e7 for x in xs], ys] for xs, ys in strokes]
 
@@ -90,5 +108,8 @@ def test_the_first_sketch_at_fault_is_reported(sketches: list[dict], faults: dic
         to_flats(req.sketches, 0, LIMITS)
     with pytest.raises(LimitExceededError) as alone:
         one_by_one(req)
-    assert together.value.errors == alone.value.errors
+    with pytest.raises(LimitExceededError) as inputs:  # the compiled kernel leaves it to the numpy path
+        to_points((decode_score(json.dumps({"sketches": body}).encode()) or req).sketches, 0, LIMITS,
+                  PreprocessConfig())
+    assert together.value.errors == alone.value.errors == inputs.value.errors
     assert together.value.errors[0]["loc"][:3] == ["body", "sketches", first]
