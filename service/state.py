@@ -27,6 +27,7 @@ from service.ops.scoring import Scorer
 from service.security.keys import KeyRing
 from service.security.ratelimit import RateLimiter
 from service.transport.activity import ActiveRequests
+from sketchprep import native
 
 log = logging.getLogger("service")
 
@@ -104,8 +105,10 @@ class ServiceState:
         self.metrics.ready.set(1)
         if self.metrics.multiprocess:
             self._publisher = asyncio.create_task(self._publish_live_metrics(), name="sketchq-metrics-publisher")
-        log.info("ready in %.1f s: model %s %s, providers %s, buckets %s, cache %s", time.perf_counter() - started,
-                 model.name, model.version, engine.providers, buckets, self.cache.backend)
+        log.info("ready in %.1f s: model %s %s, providers %s, buckets %s, cache %s, preprocessing %s",
+                 time.perf_counter() - started, model.name, model.version, engine.providers, buckets,
+                 self.cache.backend, "compiled (sketchprep._native)" if native.AVAILABLE
+                 else "numpy only (sketchprep._native not built: no C compiler at install; same numbers, slower)")
 
     async def _publish_live_metrics(self) -> None:
         while True:

@@ -23,3 +23,10 @@ def test_a_64_sketch_request_does_not_set_off_young_collections(server: ServerPr
     after = metric(metrics_text(server.url), "python_gc_collections_total", generation="0")
     # A request allocates a few thousand objects: 10 of them are well under 2 thresholds' worth.
     assert after - before <= 2, (before, after, GC_GEN0_THRESHOLD)
+
+
+def test_the_server_says_it_runs_the_compiled_preprocessing(server: ServerProc) -> None:
+    """The `ready` log line names the preprocessing in use (sketchprep.native: the compiled kernel, built by
+    `pip install -e .` here, or numpy only where no C compiler was found)."""
+    ready = [line for line in server.log().splitlines() if "ready in" in line]
+    assert ready and "preprocessing compiled (sketchprep._native)" in ready[0], ready
