@@ -103,9 +103,9 @@ def main(argv: list[str] | None = None) -> int:
         with report.timed("check_api_container"):
             check_api_container(podman, report, local)
         if not args.skip_gpu_standin:
-            build(podman, report, "gpu_standin", GPU_STANDIN_IMAGE, ["--build-arg", "VARIANT=gpu", "--build-arg",
-                                                                    f"CUDA_IMAGE={python_base}", "--target", "api"],
-                  args.no_cache)
+            build(podman, report, "gpu_standin", GPU_STANDIN_IMAGE,  # (the native stage is FROM PYTHON_IMAGE)
+                  ["--build-arg", "VARIANT=gpu", "--build-arg", f"CUDA_IMAGE={python_base}", "--build-arg",
+                   f"PYTHON_IMAGE={python_base}", "--target", "api"], args.no_cache)
             check_gpu_standin(podman, report)
         if not args.skip_train:
             build(podman, report, "train", TRAIN_IMAGE, ["--build-arg", f"PYTHON_IMAGE={python_base}",
