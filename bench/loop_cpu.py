@@ -31,6 +31,7 @@ def measure(mode: str, size: int, concurrency: int, requests: int, data: Path) -
     """In this process: the loop thread's CPU (us) per request and requests/s, for 3 passes after a warm-up."""
     sys.path.insert(0, str(REPO))
     sys.path.insert(0, str(REPO / "bench"))
+    from asgi_post import post_score
     from run import load_sketches
 
     from service.core.settings import Settings
@@ -49,25 +50,7 @@ def measure(mode: str, size: int, concurrency: int, requests: int, data: Path) -
                               max_queue=1 << 20, inline_when_idle=False))
 
     async def one(body: bytes) -> None:
-        messages = [{"type": "http.request", "body": body, "more_body": False}]
-        never: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        sent: list[dict] = []
-
-        async def receive() -> dict:
-            if messages:
-                return messages.pop(0)
-            await never  # no disconnect: the answer comes first
-            return {"type": "http.disconnect"}
-
-        async def send(message: dict) -> None:
-            sent.append(message)
-
-        scope = {"type": "http", "method": "POST", "path": "/score", "raw_path": b"/score", "query_string": b"",
-                 "headers": [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))],
-                 "http_version": "1.1", "scheme": "http", "server": ("bench", 80), "client": ("bench", 1),
-                 "root_path": ""}
-        await app(scope, receive, send)
-        assert sent[0]["status"] == 200, sent
+        await post_score(app, body)
 
     async def clients() -> None:
         async def client(mine: list[bytes]) -> None:

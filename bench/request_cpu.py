@@ -20,6 +20,8 @@ import sys
 import time
 from pathlib import Path
 
+from asgi_post import post_score
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -41,25 +43,7 @@ def main() -> None:
               for r in recs]
 
     async def one(body: bytes) -> None:
-        messages = [{"type": "http.request", "body": body, "more_body": False}]
-
-        async def receive() -> dict:
-            if messages:
-                return messages.pop(0)
-            await asyncio.sleep(3600)  # no disconnect: the request finishes first
-            return {"type": "http.disconnect"}
-
-        sent: list[dict] = []
-
-        async def send(message: dict) -> None:
-            sent.append(message)
-
-        scope = {"type": "http", "method": "POST", "path": "/score", "raw_path": b"/score", "query_string": b"",
-                 "headers": [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))],
-                 "http_version": "1.1", "scheme": "http", "server": ("bench", 80), "client": ("bench", 1),
-                 "root_path": ""}
-        await app(scope, receive, send)
-        assert sent[0]["status"] == 200, sent
+        await post_score(app, body)
 
     async def run() -> list[float]:
         async with app.router.lifespan_context(app):
