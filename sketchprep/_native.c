@@ -89,7 +89,12 @@ static PyObject *drawing_features(PyObject *self, PyObject *args) {
     for (Py_ssize_t s = 0; s < n_strokes; s++) {
         PyObject *xs, *ys;
         Py_ssize_t n;
-        stroke_rows(PyList_GetItem(drawing, s), &xs, &ys, &n);
+        /* No Python code runs between the passes (a bytearray is not tracked by the garbage collector), so the
+         * lists are as pass 1 saw them; checked again all the same, since a wrong count would write out of bounds. */
+        if (!stroke_rows(PyList_GetItem(drawing, s), &xs, &ys, &n) || row + n > total) {
+            Py_DECREF(out);
+            Py_RETURN_NONE;
+        }
         for (Py_ssize_t i = 0; i < n; i++, row++) {
             double ux = (PyFloat_AsDouble(PyList_GetItem(xs, i)) - lo_x) / scale;
             double uy = (PyFloat_AsDouble(PyList_GetItem(ys, i)) - lo_y) / scale;
