@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from proc_cpu import tree_cpu_seconds
+from proc_cpu import tree_cpu_seconds, tree_main_thread_cpu_seconds
 
 
 def build_requests(bodies: list[bytes], path: str) -> list[bytes]:
@@ -124,10 +124,12 @@ async def run(host: str, port: int, requests: list[bytes], concurrency: int, dur
     await asyncio.sleep(max(0.0, warm_end - time.perf_counter()))
     cpu_pids = cpu_pids or {}
     servers_start = {name: tree_cpu_seconds(pid) for name, pid in cpu_pids.items()}
+    mains_start = {name: tree_main_thread_cpu_seconds(pid) for name, pid in cpu_pids.items()}
     cpu_start = time.process_time()  # this process's CPU in the window: what the load costs the machine
     await asyncio.wait(tasks, timeout=max(0.0, end - time.perf_counter()) + 0.01)
     cpu = time.process_time() - cpu_start
     servers = {name: round(tree_cpu_seconds(pid) - servers_start[name], 3) for name, pid in cpu_pids.items()}
+    mains = {name: round(tree_main_thread_cpu_seconds(pid) - mains_start[name], 3) for name, pid in cpu_pids.items()}
     for t in tasks:
         t.cancel()
     outcomes = await asyncio.gather(*tasks, return_exceptions=True)
@@ -148,7 +150,7 @@ async def run(host: str, port: int, requests: list[bytes], concurrency: int, dur
         "p99_ms": pct(99),
         "mean_ms": round(float(lat.mean()), 2) if len(lat) else None,
         "client_cpu_ms_per_request": round(1000.0 * cpu / len(latencies), 3) if len(latencies) else None,
-        **({"cpu_s_in_window": servers} if cpu_pids else {}),
+        **({"cpu_s_in_window": servers, "main_thread_cpu_s_in_window": mains} if cpu_pids else {}),
     }
 
 

@@ -3,7 +3,9 @@
 A server can be several processes (Triton: the PyTriton process, tritonserver, one Python-backend stub per
 model instance); `tree_cpu_seconds(pid)` sums user + system time over the process whose id is given and
 every process below it, as they are at the moment of the call (a child that has exited is not counted).
-Used by bench/load.py to read the servers' CPU at the start and the end of its measured window.
+`tree_main_thread_cpu_seconds(pid)` counts only each process's main thread (for sketchq's workers, the event
+loop; the engine threads are the rest). Used by bench/load.py to read the servers' CPU at the start and the end of
+its measured window.
 """
 
 from __future__ import annotations
@@ -55,3 +57,12 @@ def tree_pids(root: int) -> list[int]:
 def tree_cpu_seconds(root: int) -> float:
     """User + system CPU seconds so far of `root` and its descendants."""
     return sum(st[1] for pid in tree_pids(root) if (st := _stat(pid)) is not None) / HZ
+
+
+def tree_main_thread_cpu_seconds(root: int) -> float:
+    """User + system CPU seconds so far of the main thread of `root` and of each of its descendants."""
+    total = 0
+    for pid in tree_pids(root):
+        if (fields := stat_fields(f"/proc/{pid}/task/{pid}/stat")) is not None:
+            total += ticks(fields)
+    return total / HZ

@@ -67,9 +67,10 @@ def all_runs(res: dict[str, Any]) -> str:
     return table(res.get("runs", []), [
         ("load_point", "point"), ("stack", "stack"), ("round", "round"), ("requests_per_s", "requests/s"),
         ("sketches_per_s", "sketches/s"), ("p50_ms", "p50 ms"), ("p95_ms", "p95 ms"), ("p99_ms", "p99 ms"),
-        ("server_cpu_ms_per_request", "server CPU ms/req"), ("server_cpu_cores", "server cores"),
-        ("client_cpu_ms_per_request", "client CPU ms/req"), ("other_stacks_cpu_s", "idle stacks CPU s"),
-        ("statuses", "statuses")])
+        ("server_cpu_ms_per_request", "server CPU ms/req"),
+        ("server_main_threads_cpu_ms_per_request", "of which main threads (sketchq: event loops)"),
+        ("server_cpu_cores", "server cores"), ("client_cpu_ms_per_request", "client CPU ms/req"),
+        ("other_stacks_cpu_s", "idle stacks CPU s"), ("statuses", "statuses")])
 
 
 def main(path: str) -> None:
