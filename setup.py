@@ -3,7 +3,7 @@
 Built with the stable ABI (one binary for every CPython >= 3.11) and without floating-point contraction, so its
 float64 arithmetic rounds exactly as numpy's does. `optional`: where no C compiler is found the install still
 succeeds and sketchprep falls back to its numpy path (same numbers, slower); `sketchprep.native.AVAILABLE` and the
-service's /readyz say which is in use.
+service's `ready` log line say which is in use.
 """
 
 from setuptools import Extension, setup
