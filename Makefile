@@ -15,8 +15,12 @@ serve: $(PY)
 	$(PY) -m pip install -q -e '.[serve]'
 	$(PY) -m service
 
-## Install everything the tests need (incl. the ray extra, Debian's redis-server and chromium) and run lint + the whole test suite
+## Install everything the tests need (incl. the ray extra, Debian's redis-server, chromium, and gcc for the compiled kernel) and run lint + the whole test suite
 test: $(PY)
+	@$(PY) -c "import os, shutil, sysconfig; ok = shutil.which('gcc') and os.path.exists(os.path.join(sysconfig.get_paths()['include'], 'Python.h')); raise SystemExit(0 if ok else 1)" || { \
+	  echo "installing gcc and the Python headers (Debian packages; pip builds sketchprep's compiled kernel with them)"; \
+	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq && \
+	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq gcc python3-dev >/dev/null; }
 	$(PY) -m pip install -q -e '.[serve,train,dev,ray]'
 	@command -v redis-server >/dev/null || { \
 	  echo "installing redis-server (Debian package)"; \
