@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from proc_cpu import tree_cpu_seconds, tree_main_thread_cpu_seconds
+from proc_cpu import tree_cpu_split
 
 
 def build_requests(bodies: list[bytes], path: str) -> list[bytes]:
@@ -123,13 +123,13 @@ async def run(host: str, port: int, requests: list[bytes], concurrency: int, dur
              for k in range(concurrency)]
     await asyncio.sleep(max(0.0, warm_end - time.perf_counter()))
     cpu_pids = cpu_pids or {}
-    servers_start = {name: tree_cpu_seconds(pid) for name, pid in cpu_pids.items()}
-    mains_start = {name: tree_main_thread_cpu_seconds(pid) for name, pid in cpu_pids.items()}
+    cpu0 = {name: tree_cpu_split(pid) for name, pid in cpu_pids.items()}  # (whole tree, main threads)
     cpu_start = time.process_time()  # this process's CPU in the window: what the load costs the machine
     await asyncio.wait(tasks, timeout=max(0.0, end - time.perf_counter()) + 0.01)
     cpu = time.process_time() - cpu_start
-    servers = {name: round(tree_cpu_seconds(pid) - servers_start[name], 3) for name, pid in cpu_pids.items()}
-    mains = {name: round(tree_main_thread_cpu_seconds(pid) - mains_start[name], 3) for name, pid in cpu_pids.items()}
+    cpu1 = {name: tree_cpu_split(pid) for name, pid in cpu_pids.items()}
+    servers = {name: round(cpu1[name][0] - cpu0[name][0], 3) for name in cpu_pids}
+    mains = {name: round(cpu1[name][1] - cpu0[name][1], 3) for name in cpu_pids}
     for t in tasks:
         t.cancel()
     outcomes = await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,7 +1,7 @@
 """The event loop's CPU per POST /score with the compiled preprocessing kernel (sketchprep.native) and without it,
 in the same run: the app driven in process through ASGI (no sockets, no client), cache off, the real batcher and
-one engine thread computing every sketch, `--concurrency` requests in flight. The loop thread's own CPU time
-(time.thread_time) per request is what the kernel changes; the engine thread's is the same either way.
+one engine thread computing every sketch, LOAD's requests in flight (32 of 1 sketch, 8 of more). The loop thread's
+own CPU time (time.thread_time) per request is what the kernel changes; the engine thread's is the same either way.
 
 Each measurement is a fresh subprocess (numpy only: `sketchprep.native._native` set to None before the app is
 built), the two alternated for `--rounds`; per mode the best of each subprocess's 3 passes is kept, and the JSON
@@ -25,6 +25,8 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 MODES = ("numpy", "native")
+# (requests in flight, requests a pass) by sketches a request: the side-by-side's 1x32 and 64x8 points
+LOAD: dict[int | str, tuple[int, int]] = {1: (32, 2048), "many": (8, 64)}
 
 
 def measure(mode: str, size: int, concurrency: int, requests: int, data: Path) -> dict[str, Any]:
@@ -84,7 +86,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.one:
         size = int(args.one[1])
-        conc, reqs = (32, 2048) if size == 1 else (8, 64)
+        conc, reqs = LOAD[1] if size == 1 else LOAD["many"]
         print(json.dumps(measure(args.one[0], size, conc, reqs, args.data)))
         return
     runs: list[dict[str, Any]] = []

@@ -54,15 +54,22 @@ def tree_pids(root: int) -> list[int]:
     return out
 
 
-def tree_cpu_seconds(root: int) -> float:
-    """User + system CPU seconds so far of `root` and its descendants."""
-    return sum(st[1] for pid in tree_pids(root) if (st := _stat(pid)) is not None) / HZ
+def tree_cpu_seconds(root: int, pids: list[int] | None = None) -> float:
+    """User + system CPU seconds so far of `root` and its descendants (`pids`: `tree_pids(root)`, when the caller
+    has it already: each call scans /proc)."""
+    return sum(st[1] for pid in (tree_pids(root) if pids is None else pids) if (st := _stat(pid)) is not None) / HZ
 
 
-def tree_main_thread_cpu_seconds(root: int) -> float:
+def tree_main_thread_cpu_seconds(root: int, pids: list[int] | None = None) -> float:
     """User + system CPU seconds so far of the main thread of `root` and of each of its descendants."""
     total = 0
-    for pid in tree_pids(root):
+    for pid in tree_pids(root) if pids is None else pids:
         if (fields := stat_fields(f"/proc/{pid}/task/{pid}/stat")) is not None:
             total += ticks(fields)
     return total / HZ
+
+
+def tree_cpu_split(root: int) -> tuple[float, float]:
+    """(`tree_cpu_seconds`, `tree_main_thread_cpu_seconds`) of `root`, from one scan of /proc."""
+    pids = tree_pids(root)
+    return tree_cpu_seconds(root, pids), tree_main_thread_cpu_seconds(root, pids)
